@@ -1,0 +1,1 @@
+"""MapData → Scene: projection, framing, simplification, clipping."""

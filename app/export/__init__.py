@@ -1,0 +1,1 @@
+"""PNG export with embedded metadata."""

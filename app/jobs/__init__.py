@@ -1,0 +1,1 @@
+"""Long-running work: progress, cancellation and the one render chain."""

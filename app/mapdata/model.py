@@ -1,0 +1,160 @@
+"""MapData: what every reader returns. Columnar, geometries in lon/lat (EPSG:4326)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+import shapely
+
+
+class Kind(str, Enum):
+    """What a feature is, as far as painting a map cares. Order = drawing order (bottom first)."""
+
+    SEA = "sea"
+    ADMIN = "admin"  # administrative areas (countries, regions) in country-scale data
+    PARK = "park"  # parks, grass, meadows, gardens
+    FOREST = "forest"
+    WATER = "water"  # lakes, reservoirs, rivers as areas
+    WATERWAY = "waterway"  # rivers, streams, canals as lines
+    BUILDING = "building"
+    OTHER = "other"  # anything unrecognised: kept, painted neutrally
+    PATH = "path"  # footway, cycleway, path, track, steps
+    SERVICE = "service"
+    RESIDENTIAL = "residential"  # residential, living_street, unclassified, pedestrian
+    TERTIARY = "tertiary"
+    SECONDARY = "secondary"
+    PRIMARY = "primary"  # primary, trunk
+    MOTORWAY = "motorway"
+    RAIL = "rail"
+    TRACK = "track"  # GPS tracks and routes
+    POI = "poi"  # waypoints, points of interest
+    PLACE = "place"  # place names (city, town, village, suburb...)
+
+    @property
+    def is_road(self) -> bool:
+        return self in ROAD_KINDS
+
+
+ROAD_KINDS = frozenset(
+    {Kind.MOTORWAY, Kind.PRIMARY, Kind.SECONDARY, Kind.TERTIARY, Kind.RESIDENTIAL, Kind.SERVICE, Kind.PATH}
+)
+KIND_ORDER = {k: i for i, k in enumerate(Kind)}
+
+
+@dataclass
+class SourceInfo:
+    """One input file, as read."""
+
+    path: str
+    format: str  # "geojson", "gpx", "kml", "kmz", "shapefile", "osm-xml", "osm-pbf", "gpkg", "fgb"
+    sha256: str
+    crs: str = "EPSG:4326"  # the file's own CRS (data is always reprojected to EPSG:4326)
+    features: int = 0
+    dropped: int = 0  # features dropped for NaN/inf/out-of-range coordinates or bad geometry
+
+
+@dataclass
+class MapData:
+    """Features in lon/lat. All arrays have one entry per feature."""
+
+    geometries: np.ndarray  # object array of shapely geometries, EPSG:4326 lon/lat
+    kinds: np.ndarray  # object array of Kind
+    names: np.ndarray  # object array of str | None
+    props: list[dict] = field(default_factory=list)
+    sources: list[SourceInfo] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Area the data covers (lon/lat min_x, min_y, max_x, max_y); for an OSM extract its declared bounds.
+    extent: tuple[float, float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.geometries)
+        if len(self.kinds) != n or len(self.names) != n:
+            raise ValueError("MapData arrays must have the same length")
+        if not self.props:
+            self.props = [{} for _ in range(n)]
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    @classmethod
+    def empty(cls) -> MapData:
+        return cls(np.empty(0, object), np.empty(0, object), np.empty(0, object))
+
+    @classmethod
+    def from_lists(cls, geoms, kinds, names, props=None, **kw) -> MapData:
+        g = np.empty(len(geoms), object)
+        g[:] = list(geoms)
+        k = np.empty(len(kinds), object)
+        k[:] = [Kind(x) for x in kinds]
+        nm = np.empty(len(names), object)
+        nm[:] = list(names)
+        return cls(g, k, nm, list(props) if props is not None else [], **kw)
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """Bounds of the geometries (not the declared extent); None when empty."""
+        if len(self) == 0:
+            return None
+        b = shapely.total_bounds(self.geometries)
+        if not np.all(np.isfinite(b)):
+            return None
+        return tuple(float(v) for v in b)
+
+    def frame_bounds(self) -> tuple[float, float, float, float] | None:
+        """What to frame: the declared extent if any, else the data bounds."""
+        return self.extent or self.bounds()
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for k in self.kinds:
+            out[k.value] = out.get(k.value, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: KIND_ORDER[Kind(kv[0])]))
+
+    def select(self, mask: np.ndarray) -> MapData:
+        idx = np.flatnonzero(mask)
+        return MapData(
+            self.geometries[idx],
+            self.kinds[idx],
+            self.names[idx],
+            [self.props[i] for i in idx],
+            list(self.sources),
+            list(self.warnings),
+            self.extent,
+        )
+
+    @staticmethod
+    def merge(parts: list[MapData]) -> MapData:
+        """Layer several files into one MapData; later files draw on top within a kind."""
+        if not parts:
+            return MapData.empty()
+        extents = [p.extent or p.bounds() for p in parts]
+        extents = [e for e in extents if e is not None]
+        extent = None
+        if any(p.extent for p in parts) and extents:
+            extent = (
+                min(e[0] for e in extents),
+                min(e[1] for e in extents),
+                max(e[2] for e in extents),
+                max(e[3] for e in extents),
+            )
+        return MapData(
+            np.concatenate([p.geometries for p in parts]),
+            np.concatenate([p.kinds for p in parts]),
+            np.concatenate([p.names for p in parts]),
+            [d for p in parts for d in p.props],
+            [s for p in parts for s in p.sources],
+            [w for p in parts for w in p.warnings],
+            extent,
+        )
+
+    def place_name(self) -> str | None:
+        """The most prominent place name in the data, for titles and prompts."""
+        rank = {"city": 0, "town": 1, "village": 2, "suburb": 3, "hamlet": 4}
+        best: tuple[int, str] | None = None
+        for kind, name, props in zip(self.kinds, self.names, self.props):
+            if kind is Kind.PLACE and name:
+                r = rank.get(str(props.get("place", "")), 5)
+                if best is None or r < best[0]:
+                    best = (r, name)
+        return best[1] if best else None

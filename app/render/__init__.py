@@ -1,0 +1,1 @@
+"""Scene → raster layers, and the crisp finishing overlay."""

@@ -1,0 +1,31 @@
+"""Layers: the rasterized scene every painter (procedural or AI) starts from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.mapdata.model import Kind
+
+
+@dataclass
+class RasterSpec:
+    """Style-dependent rasterization choices. Widths are px at a 1024-px short side."""
+
+    width_scale: float = 1.0  # multiplies every line width (poster: heavy roads)
+    widths: dict[Kind, float] = field(default_factory=dict)  # per-kind override of the default width
+
+
+@dataclass
+class Layers:
+    width: int
+    height: int
+    masks: dict[Kind, np.ndarray]  # per kind present: HxW uint8 anti-aliased coverage (255 = fully covered)
+    structure: np.ndarray  # HxWx3 uint8: semantic colours + line art, the AI conditioning image
+    lineart: np.ndarray  # HxW uint8: 255 where map edges/lines are (coastlines, shores, roads, outlines)
+
+    def mask(self, kind: Kind) -> np.ndarray:
+        """Coverage for a kind; zeros when the kind is absent."""
+        m = self.masks.get(kind)
+        return m if m is not None else np.zeros((self.height, self.width), np.uint8)

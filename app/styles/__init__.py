@@ -1,0 +1,1 @@
+"""Style catalog (data) and the procedural painter."""
