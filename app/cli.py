@@ -1,0 +1,275 @@
+"""The command line: render, inspect, styles. Every failure is one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from app import __version__
+from app.errors import AppError, Cancelled, InputError
+from app.jobs.progress import Progress, ProgressEvent
+
+PROG = "mapbrush"
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().replace("×", "x").split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 3000x2000") from None
+
+
+def _kinds(text: str):
+    from app.mapdata.model import Kind
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    valid = {k.value: k for k in Kind}
+    bad = [n for n in names if n not in valid]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown layer(s) {', '.join(bad)} (known: {', '.join(valid)})")
+    return frozenset(valid[n] for n in names)
+
+
+def example_inputs() -> list[Path]:
+    from app.paths import resource_root
+
+    ex = resource_root() / "examples"
+    return [ex / "harbour_town.geojson", ex / "harbour_hike.gpx"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Turn map data into finished map art.")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("render", help="render map files to a PNG")
+    r.add_argument("inputs", nargs="*", type=Path, help="GeoJSON, GPX, KML/KMZ, Shapefile, GeoPackage, FlatGeobuf, OSM")
+    r.add_argument("--example", action="store_true", help="render the bundled example harbour town")
+    r.add_argument("-o", "--output", type=Path, help="output PNG (default: <first input>-<style>.png)")
+    r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
+    r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
+    r.add_argument("--title", help="title (default: the place name in the data)")
+    r.add_argument("--no-title", action="store_true", help="no title")
+    r.add_argument("--subtitle", help="subtitle under the title")
+    r.add_argument("--seed", type=int, help="seed for the style's randomness (default: from the inputs)")
+    r.add_argument("--engine", default="procedural", choices=["procedural", "preview", "final", "auto"])
+    r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
+    r.add_argument("--rotation", type=float, default=0.0, help="rotate the map clockwise, in degrees")
+    r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing)")
+    r.add_argument("--layers", type=_kinds, help="comma-separated layers to draw (default: all)")
+    r.add_argument("--hide", type=_kinds, help="comma-separated layers to leave out")
+    r.add_argument("--no-labels", action="store_true", help="no street or place names")
+    r.add_argument("--no-scale-bar", action="store_true")
+    r.add_argument("--no-north-arrow", action="store_true")
+    r.add_argument("--styles-dir", type=Path, help="folder of user style files (default: the user data folder)")
+    r.add_argument("--json", action="store_true", help="print a machine-readable summary")
+
+    i = sub.add_parser("inspect", help="describe map files, or the metadata of a MapBrush PNG")
+    i.add_argument("files", nargs="+", type=Path)
+    i.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("styles", help="list the styles")
+    s.add_argument("--styles-dir", type=Path, help="folder of user style files")
+    s.add_argument("--json", action="store_true")
+    return p
+
+
+class _TerminalProgress:
+    """One updating line on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.t0 = time.monotonic()
+
+    def __call__(self, ev: ProgressEvent) -> None:
+        if not self.enabled:
+            return
+        pct = int(ev.fraction * 100)
+        line = f"\r{ev.stage:>9} {pct:3d}%  {ev.message[:50]:<50} {time.monotonic() - self.t0:5.1f}s"
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 80 + "\r")
+            sys.stderr.flush()
+
+
+def cmd_render(args) -> int:
+    from app.jobs.render import DEFAULT_SIZE, RenderRequest, render_to_file
+    from app.mapdata.model import Kind
+    from app.paths import user_styles_dir
+
+    inputs = list(args.inputs)
+    if args.example:
+        inputs = example_inputs() + inputs
+    if not inputs:
+        raise InputError("no input files given (try `mapbrush render --example`)")
+    for path in inputs:
+        if not path.exists():
+            raise InputError("file not found", path=path)
+    kinds = args.layers
+    if args.hide:
+        kinds = (kinds or frozenset(Kind)) - args.hide
+    out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
+    req = RenderRequest(
+        inputs=inputs,
+        style=args.style,
+        size=args.size or DEFAULT_SIZE,
+        engine=args.engine,
+        title="" if args.no_title else args.title,
+        subtitle=args.subtitle,
+        seed=args.seed,
+        margin=args.margin,
+        rotation=args.rotation,
+        dpi=args.dpi,
+        kinds=kinds,
+        labels=not args.no_labels,
+        scale_bar=not args.no_scale_bar,
+        north_arrow=not args.no_north_arrow,
+        user_styles_dir=args.styles_dir or user_styles_dir(),
+    )
+    bar = _TerminalProgress()
+    t0 = time.perf_counter()
+    try:
+        result = render_to_file(req, out, progress=Progress(bar))
+    finally:
+        bar.done()
+    total = time.perf_counter() - t0
+    for w in result.warnings:
+        print(f"{PROG}: warning: {w}", file=sys.stderr)
+    if args.json:
+        summary = {
+            "output": str(out),
+            "seconds": round(total, 3),
+            "timings": {k: round(v, 3) for k, v in result.timings.items()},
+            "warnings": result.warnings,
+            "metadata": result.metadata,
+        }
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        w, h = req.size
+        print(f"wrote {out} ({w}x{h}, style {req.style}, seed {result.metadata.get('seed')}) in {total:.1f}s")
+    return 0
+
+
+def _inspect_one(path: Path) -> dict:
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head == b"\x89PNG\r\n\x1a\n":
+        from app.export.png import read_metadata
+
+        meta = read_metadata(path)
+        return {"file": str(path), "format": "png", "mapbrush": meta}
+    from app.jobs.render import load
+
+    data = load([path])
+    src = data.sources[0] if data.sources else None
+    return {
+        "file": str(path),
+        "format": src.format if src else "unknown",
+        "crs": src.crs if src else None,
+        "features": len(data),
+        "dropped": src.dropped if src else 0,
+        "kinds": data.counts(),
+        "bounds": data.bounds(),
+        "extent": data.extent,
+        "place": data.place_name(),
+        "warnings": data.warnings,
+    }
+
+
+def _print_inspect(info: dict) -> None:
+    print(info["file"])
+    if info["format"] == "png":
+        meta = info["mapbrush"]
+        if meta is None:
+            print("  a PNG without MapBrush metadata")
+            return
+        for key in ("version", "style", "engine", "seed", "size", "title", "crs", "bounds"):
+            if key in meta:
+                print(f"  {key:<9} {meta[key]}")
+        for inp in meta.get("inputs", []):
+            print(f"  input     {inp.get('name')} (sha256 {str(inp.get('sha256'))[:12]}…)")
+        return
+    print(f"  format    {info['format']}")
+    print(f"  crs       {info['crs']}")
+    print(f"  features  {info['features']}" + (f" ({info['dropped']} dropped)" if info["dropped"] else ""))
+    for kind, n in info["kinds"].items():
+        print(f"    {kind:<12} {n}")
+    if info["bounds"]:
+        b = info["bounds"]
+        print(f"  bounds    lon {b[0]:.5f} … {b[2]:.5f}, lat {b[1]:.5f} … {b[3]:.5f}")
+    if info["place"]:
+        print(f"  place     {info['place']}")
+    for w in info["warnings"]:
+        print(f"  warning   {w}")
+
+
+def cmd_inspect(args) -> int:
+    infos = [_inspect_one(p) for p in args.files]
+    if args.json:
+        print(json.dumps(infos if len(infos) > 1 else infos[0], indent=2, ensure_ascii=False, default=str))
+    else:
+        for info in infos:
+            _print_inspect(info)
+    return 0
+
+
+def cmd_styles(args) -> int:
+    from app.paths import user_styles_dir
+    from app.styles.catalog import load_styles
+
+    styles = load_styles(args.styles_dir or user_styles_dir())
+    if args.json:
+        rows = [{"name": s.name, "title": s.title, "description": s.description} for s in styles.values()]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        width = max((len(n) for n in styles), default=8)
+        for s in styles.values():
+            print(f"{s.name:<{width}}  {s.description}")
+    return 0
+
+
+COMMANDS = {"render": cmd_render, "inspect": cmd_inspect, "styles": cmd_styles}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except Cancelled:
+        print(f"{PROG}: cancelled", file=sys.stderr)
+        return Cancelled.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: cancelled", file=sys.stderr)
+        return Cancelled.exit_code
+    except AppError as exc:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except MemoryError:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: out of memory (try a smaller --size)", file=sys.stderr)
+        return 4
+    except Exception as exc:  # a bug: still one line unless --debug
+        if args.debug:
+            raise
+        print(
+            f"{PROG}: error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,197 @@
+"""The one place that chains the stages: read → compose → rasterize → paint → finish → export.
+
+The CLI and the GUI both call `render()`; neither re-implements a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.errors import InputError
+from app.jobs.cancel import NEVER, CancelToken
+from app.jobs.progress import NULL_PROGRESS, Progress
+from app.mapdata.model import Kind, MapData
+
+DEFAULT_SIZE = (2400, 1800)
+MAX_SIDE = 8192
+ENGINES = ("procedural", "preview", "final", "auto")
+
+
+@dataclass
+class RenderRequest:
+    inputs: list[Path]
+    style: str = "watercolor"
+    size: tuple[int, int] = DEFAULT_SIZE
+    engine: str = "procedural"
+    title: str | None = None  # None → the place name found in the data; "" → no title
+    subtitle: str | None = None
+    seed: int | None = None  # None → derived from the inputs, so the same map renders the same
+    margin: float = 0.06
+    rotation: float = 0.0
+    dpi: float | None = None
+    kinds: frozenset[Kind] | None = None  # layers to draw; None → all
+    labels: bool = True
+    scale_bar: bool = True
+    north_arrow: bool = True
+    user_styles_dir: Path | None = None
+
+    def validate(self) -> None:
+        w, h = self.size
+        if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
+            raise InputError(f"size {w}x{h} is out of range (16 to {MAX_SIDE} pixels a side)")
+        if self.engine not in ENGINES:
+            raise InputError(f"unknown engine '{self.engine}' (choose from {', '.join(ENGINES)})")
+        if not 0.0 <= self.margin < 0.45:
+            raise InputError(f"margin {self.margin} is out of range (0 to 0.45)")
+        if not self.inputs:
+            raise InputError("no input files given")
+
+
+@dataclass
+class RenderResult:
+    image: np.ndarray  # HxWx3 uint8, finished
+    metadata: dict[str, Any]
+    data: MapData
+    scene: Any  # app.carto.scene.Scene
+    layers: Any  # app.render.layers.Layers (structure image for the AI engines, masks)
+    sketch: np.ndarray  # the painted image before the overlay
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def seed_for(data: MapData, style: str) -> int:
+    """A stable seed from the inputs' content, so re-rendering the same map gives the same picture."""
+    h = hashlib.sha256(style.encode())
+    for s in data.sources:
+        h.update(s.sha256.encode())
+    return int.from_bytes(h.digest()[:4], "big")
+
+
+def load(inputs: list[Path], *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER) -> MapData:
+    """Read and layer the input files (later files draw on top)."""
+    from app.mapdata.io import read_files
+
+    return read_files([Path(p) for p in inputs], progress=progress, cancel=cancel)
+
+
+def render(
+    req: RenderRequest,
+    *,
+    data: MapData | None = None,
+    progress: Progress = NULL_PROGRESS,
+    cancel: CancelToken = NEVER,
+) -> RenderResult:
+    """Render a request to a finished image (not yet written). `data` skips reading when already loaded."""
+    from app.carto.compose import compose
+    from app.render.overlay import finish
+    from app.render.raster import rasterize
+    from app.styles.catalog import get_style
+    from app.styles.painter import paint
+
+    req.validate()
+    timings: dict[str, float] = {}
+    style = get_style(req.style, req.user_styles_dir)  # fail fast on a bad style, before reading
+
+    t = time.perf_counter()
+    if data is None:
+        data = load(req.inputs, progress=progress, cancel=cancel)
+    timings["read"] = time.perf_counter() - t
+    cancel.check()
+
+    title = req.title if req.title is not None else (data.place_name() or None)
+    seed = req.seed if req.seed is not None else seed_for(data, style.name)
+
+    t = time.perf_counter()
+    scene = compose(
+        data,
+        size=req.size,
+        margin=req.margin,
+        rotation=req.rotation,
+        title=title or None,
+        subtitle=req.subtitle or None,
+        kinds=req.kinds,
+        progress=progress,
+        cancel=cancel,
+    )
+    timings["compose"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
+    timings["rasterize"] = time.perf_counter() - t
+
+    engine = "procedural" if req.engine == "auto" else req.engine
+    if engine != "procedural":
+        raise InputError(f"the {engine} engine is not available yet; use --engine procedural")
+
+    t = time.perf_counter()
+    sketch = paint(layers, style, seed=seed, progress=progress, cancel=cancel)
+    timings["paint"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    image = finish(
+        sketch,
+        scene,
+        style.typography,
+        labels=req.labels,
+        scale_bar=req.scale_bar,
+        north_arrow=req.north_arrow,
+        progress=progress,
+        cancel=cancel,
+    )
+    timings["finish"] = time.perf_counter() - t
+
+    metadata = _metadata(req, data, scene, style.name, engine, seed, title)
+    return RenderResult(image, metadata, data, scene, layers, sketch, timings, list(data.warnings))
+
+
+def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str, seed: int, title) -> dict:
+    from app.export.metadata import build_metadata
+
+    inputs = [{"name": Path(s.path).name, "sha256": s.sha256, "format": s.format} for s in data.sources]
+    extra = {
+        "subtitle": req.subtitle,
+        "margin": req.margin,
+        "rotation": req.rotation,
+        "dpi": req.dpi,
+        "kinds": sorted(k.value for k in req.kinds) if req.kinds is not None else None,
+        "labels": req.labels,
+        "scale_bar": req.scale_bar,
+        "north_arrow": req.north_arrow,
+    }
+    return build_metadata(
+        style=style,
+        engine=engine,
+        seed=seed,
+        size=list(req.size),
+        inputs=inputs,
+        bounds=list(scene.frame.lonlat_bounds),
+        crs=scene.frame.crs,
+        title=title,
+        extra=extra,
+    )
+
+
+def render_to_file(
+    req: RenderRequest,
+    out: Path,
+    *,
+    progress: Progress = NULL_PROGRESS,
+    cancel: CancelToken = NEVER,
+) -> RenderResult:
+    """Render and export a PNG atomically."""
+    from app.export.png import write_png
+
+    result = render(req, progress=progress, cancel=cancel)
+    cancel.check()
+    t = time.perf_counter()
+    progress("export", 0, 1, f"writing {Path(out).name}")
+    write_png(Path(out), result.image, result.metadata, dpi=req.dpi)
+    progress("export", 1, 1, "done")
+    result.timings["export"] = time.perf_counter() - t
+    return result

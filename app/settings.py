@@ -1,0 +1,97 @@
+"""Typed, versioned user settings in a TOML file. Passed around explicitly, never a global."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from app.paths import user_config_dir
+
+SCHEMA = 1
+FILE_NAME = "settings.toml"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    schema: int = SCHEMA
+    style: str = "watercolor"
+    models_dir: str = ""  # "" → the default under the user data folder
+    tier_override: str = ""  # "" → automatic
+    export_dir: str = ""
+    theme: str = "system"  # "system" | "light" | "dark"
+    recent_files: list[str] = field(default_factory=list)
+
+    @classmethod
+    def path(cls, config_dir: Path | None = None) -> Path:
+        return (config_dir or user_config_dir()) / FILE_NAME
+
+    @classmethod
+    def load(cls, config_dir: Path | None = None) -> Settings:
+        """Load settings; a missing or unreadable file gives defaults (and a log line), never a crash."""
+        path = cls.path(config_dir)
+        try:
+            raw = tomllib.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            log.warning("ignoring unreadable settings file %s: %s", path, exc)
+            return cls()
+        return cls.from_dict(migrate(raw))
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Settings:
+        known = {f.name: f for f in fields(cls)}
+        kept = {}
+        defaults = cls()
+        for key, value in raw.items():
+            if key not in known:
+                continue
+            default = getattr(defaults, key)
+            if isinstance(default, list):
+                ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else:
+                ok = type(value) is type(default)
+            if ok:
+                kept[key] = value
+            else:
+                log.warning("settings: ignoring %s=%r (expected %s)", key, value, type(default).__name__)
+        return cls(**kept)
+
+    def save(self, config_dir: Path | None = None) -> Path:
+        """Write atomically (temp file + rename)."""
+        import tomli_w
+
+        path = self.path(config_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                tomli_w.dump(asdict(self), fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def add_recent(self, file: str, limit: int = 10) -> None:
+        self.recent_files = [file] + [f for f in self.recent_files if f != file]
+        del self.recent_files[limit:]
+
+
+def migrate(raw: dict) -> dict:
+    """Bring an older settings dict up to SCHEMA. Each schema bump adds one step here."""
+    version = raw.get("schema", 0)
+    if not isinstance(version, int) or version > SCHEMA:
+        log.warning("settings from a newer MapBrush (schema %r); reading what is understood", version)
+        return {**raw, "schema": SCHEMA}
+    if version < 1:  # schema 0 (pre-release) called the style "default_style"
+        raw = dict(raw)
+        if "default_style" in raw:
+            raw["style"] = raw.pop("default_style")
+        raw["schema"] = 1
+    return raw
