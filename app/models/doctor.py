@@ -1,0 +1,123 @@
+"""`mapbrush doctor` and `mapbrush models list`: plain-text facts and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models.download import human_bytes
+from app.models.hardware import GIB, Hardware
+from app.models.schema import Catalog
+from app.models.store import ModelStore
+from app.models.tiers import Tier
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    facts: tuple[tuple[str, str], ...]  # (label, value)
+    next_steps: tuple[str, ...]
+    ok: bool  # both enabled stages have their models and nothing needs fixing
+
+    def lines(self) -> list[str]:
+        width = max((len(label) for label, _ in self.facts), default=0)
+        out = [f"{label.ljust(width)}  {value}" for label, value in self.facts]
+        if self.next_steps:
+            out += ["", "What to do next:"] + [f"  - {step}" for step in self.next_steps]
+        else:
+            out += ["", "Everything needed for the AI engines is in place."]
+        return out
+
+
+def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier) -> DoctorReport:
+    facts: list[tuple[str, str]] = []
+    steps: list[str] = list(hardware.diagnosis())
+    if hardware.gpus:
+        for gpu in hardware.gpus:
+            cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else "?"
+            free = f", {gpu.free_vram / GIB:.1f} GB free" if gpu.free_vram is not None else ""
+            bf16 = {True: "bf16", False: "no bf16", None: "bf16 unknown"}[gpu.bf16]
+            facts.append((f"GPU {gpu.index}", f"{gpu.name}, {gpu.total_gib:.1f} GB VRAM{free}, compute {cc} ({bf16})"))
+        driver = hardware.nvidia_driver or "unknown"
+        if hardware.driver_cuda:
+            driver += f" (supports CUDA up to {hardware.driver_cuda[0]}.{hardware.driver_cuda[1]})"
+        facts.append(("NVIDIA driver", driver))
+    else:
+        facts.append(("GPU", f"no NVIDIA GPU found ({hardware.nvml_error})" if hardware.nvml_error else "none"))
+    if hardware.apple_silicon:
+        mps = {True: "available", False: "not available", None: "not checked"}[hardware.mps_available]
+        facts.append(("Apple Metal (MPS)", mps))
+    ram = f"{hardware.ram_total / GIB:.1f} GB" if hardware.ram_total else "unknown"
+    if hardware.ram_available:
+        ram += f" ({hardware.ram_available / GIB:.1f} GB available)"
+    facts.append(("RAM", ram))
+    facts.append(("PyTorch", _torch_line(hardware)))
+    facts.append(
+        ("Tier", f"{tier.name} — {tier.label} ({'chosen by you' if tier.chosen_by == 'override' else 'auto'})")
+    )
+    ready = True
+    installed = store.installed()
+    for stage in (tier.preview, tier.final):
+        if not stage.enabled:
+            facts.append((f"{stage.name.title()} engine", f"off: {stage.reason}"))
+            continue
+        entry = catalog.models[stage.model]
+        model = installed.get((stage.model, stage.variant))
+        detail = f"{entry.name} {stage.variant}, {stage.dtype}, offload {stage.offload}, "
+        detail += f"{stage.resolution}px, {stage.steps} steps"
+        if model is not None and model.ready:
+            facts.append((f"{stage.name.title()} engine", f"{detail} — installed"))
+        else:
+            ready = False
+            missing = f" (missing: {', '.join(model.missing)})" if model is not None else ""
+            facts.append((f"{stage.name.title()} engine", f"{detail} — NOT INSTALLED{missing}"))
+            steps.append(f"Download the {stage.name} model: mapbrush models download {stage.model} {stage.variant}")
+        if stage.controlnet:
+            cn = catalog.controlnet_for(stage.model)
+            if cn is not None and not any(mid == cn.id and m.ready for (mid, _), m in installed.items()):
+                variant = next(iter(cn.variants))
+                steps.append(f"Optional, for structure-guided previews: mapbrush models download {cn.id} {variant}")
+    usage = store.disk_usage()
+    facts.append(
+        ("Models folder", f"{usage.root} ({human_bytes(usage.used_bytes)} used, {human_bytes(usage.free_bytes)} free)")
+    )
+    if usage.partial_bytes:
+        steps.append(f"{human_bytes(usage.partial_bytes)} of unfinished downloads: run the download again to resume")
+    for note in tier.notes:
+        if note not in steps:
+            facts.append(("Note", note))
+    steps = list(dict.fromkeys(steps))
+    return DoctorReport(tuple(facts), tuple(steps), ok=ready and not hardware.diagnosis())
+
+
+def _torch_line(hw: Hardware) -> str:
+    if not hw.torch_installed:
+        return "not installed (AI engines unavailable)"
+    build = f"CUDA {hw.torch_cuda}" if hw.torch_cuda else "CPU-only build"
+    line = f"{hw.torch_version or '?'} ({build})"
+    if hw.torch_probed:
+        line += ", CUDA usable" if hw.torch_cuda_available else ", CUDA not usable"
+    return line
+
+
+MODEL_TABLE_HEADER = ("model", "variant", "role", "size", "licence", "installed")
+
+
+def format_models_table(catalog: Catalog, store: ModelStore) -> list[tuple[str, ...]]:
+    """Rows for `mapbrush models list`, header first: model id, variant, role, size, licence, installed."""
+    rows: list[tuple[str, ...]] = [MODEL_TABLE_HEADER]
+    installed = store.installed()
+    for entry in catalog.models.values():
+        licence = entry.licence + (
+            "" if entry.commercial_use else " (non-commercial)" if entry.commercial_use is False else " (unconfirmed)"
+        )
+        for vid in entry.variants:
+            gb, complete = entry.download_size(vid)
+            size = f"{gb:.1f} GB" if complete else (f"≥{gb:.1f} GB" if gb else "unknown")
+            model = installed.get((entry.id, vid))
+            state = "no" if model is None else ("yes" if model.ready else "partly: " + ", ".join(model.missing))
+            if model is not None and model.source == "import":
+                state += " (imported)"
+            rows.append((entry.id, vid, entry.role, size, licence, state))
+        for (mid, vid), model in installed.items():
+            if mid == entry.id and vid not in entry.variants:
+                rows.append((mid, vid, entry.role, human_bytes(model.size_bytes), licence, "yes (imported)"))
+    return rows

@@ -1,0 +1,334 @@
+"""Model files on disk: a small JSON registry, imports, downloads, removal, disk usage.
+
+Layout under the models folder (`app.paths.models_dir()` unless given):
+  registry.json                    what is installed, and the verified size/sha256 of downloaded files
+  hub/<owner>--<name>/<repo path>  downloaded files, mirroring the hub repo (shared between variants)
+Imported files and folders stay where they are; only their path is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import InputError
+from app.jobs.cancel import NEVER
+from app.jobs.progress import NULL_PROGRESS
+from app.models import download as dl
+from app.models.importer import guess_model, sniff
+from app.models.schema import Catalog, ModelEntry, Variant
+
+REGISTRY = "registry.json"
+_DISK_MARGIN = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """What to load for (model, variant)."""
+
+    model_id: str
+    variant: str
+    format: str  # diffusers | gguf | safetensors
+    source: str  # download | import
+    weights: Path  # the diffusers folder, or the single .gguf / .safetensors file
+    base_dir: Path | None  # folder with model_index.json, configs and shared components (None: not needed)
+    missing: tuple[str, ...] = ()  # components not on disk yet
+    size_bytes: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing and self.weights.exists()
+
+
+@dataclass(frozen=True)
+class DownloadPlan:
+    """What a download will fetch; shown (with the licence) before the person confirms."""
+
+    model_id: str
+    variant: str
+    files: tuple[dl.RemoteFile, ...]
+    total_bytes: int  # all files of the variant
+    to_fetch_bytes: int  # minus what is already complete or partially fetched
+    licence: str
+    gated: bool
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    root: Path
+    used_bytes: int
+    partial_bytes: int
+    free_bytes: int
+    per_model: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class ModelStore:
+    def __init__(self, catalog: Catalog, root: str | Path | None = None) -> None:
+        if root is None:
+            from app.paths import models_dir
+
+            root = models_dir()
+        self.catalog = catalog
+        self.root = Path(root)
+
+    # ----- registry -------------------------------------------------------------------------
+    def _load(self) -> dict:
+        path = self.root / REGISTRY
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"version": 1, "files": {}, "installed": []}
+        except (ValueError, UnicodeDecodeError):
+            problem = "the model registry is corrupt; remove it and import the models again"
+            raise InputError(problem, path=str(path)) from None
+        data.setdefault("files", {})
+        data.setdefault("installed", [])
+        return data
+
+    def _save(self, data: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / (REGISTRY + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.root / REGISTRY)
+
+    @staticmethod
+    def _put(data: dict, record: dict) -> None:
+        data["installed"] = [
+            r for r in data["installed"] if (r["model_id"], r["variant"]) != (record["model_id"], record["variant"])
+        ] + [record]
+
+    # ----- queries ----------------------------------------------------------------------------
+    def installed(self) -> dict[tuple[str, str], InstalledModel]:
+        """Every registered (model, variant), ready or not (see `.missing`)."""
+        out = {}
+        data = self._load()
+        for record in data["installed"]:
+            model = self._view(record, data["files"])
+            if model is not None:
+                out[(model.model_id, model.variant)] = model
+        return out
+
+    def locate(self, model_id: str, variant: str) -> InstalledModel | None:
+        """What to load for (model, variant), or None when it is not installed completely."""
+        model = self.installed().get((model_id, variant))
+        return model if model is not None and model.ready else None
+
+    def _view(self, record: dict, verified: dict) -> InstalledModel | None:
+        entry = self.catalog.models.get(record["model_id"])
+        if entry is None:
+            return None
+        weights = Path(record["path"]) if record["source"] == "import" else self.root / record["path"]
+        base = dl.repo_dir(self.root, entry.repo)
+        variant = entry.variants.get(record["variant"])
+        needs = variant.components if variant is not None else _default_components(entry, record["format"])
+        if record["source"] == "import" and record["format"] == "diffusers":
+            needs, base = (), weights
+        missing = tuple(c for c in needs if not self._component_present(entry, c))
+        if not weights.exists():
+            missing = ("weights", *missing)
+        size = sum(verified.get(k, {}).get("size", 0) for k in record.get("files", ()))
+        if record["source"] == "import" and weights.is_file():
+            size = weights.stat().st_size
+        return InstalledModel(
+            model_id=entry.id,
+            variant=record["variant"],
+            format=record["format"],
+            source=record["source"],
+            weights=weights,
+            base_dir=base if (needs or record["format"] == "diffusers") else None,
+            missing=missing,
+            size_bytes=size,
+        )
+
+    def _component_present(self, entry: ModelEntry, name: str) -> bool:
+        component = entry.components[name]
+        folder = dl.repo_dir(self.root, component.repo)
+        for f in component.files:
+            target = folder / f
+            if f.endswith("/"):
+                if not target.is_dir() or not any(p.is_file() for p in target.rglob("*")):
+                    return False
+            elif not target.is_file():
+                return False
+        return True
+
+    # ----- import -----------------------------------------------------------------------------
+    def import_path(self, path: str | Path, model_id: str | None = None, variant: str | None = None) -> InstalledModel:
+        """Register a diffusers folder or a single .safetensors/.gguf file (left where it is)."""
+        sniffed = sniff(Path(path).expanduser().resolve())
+        model_id = model_id or guess_model(sniffed, self.catalog)
+        entry = self.catalog.models.get(model_id)
+        if entry is None:
+            raise InputError(f"no model '{model_id}'; choose one of: {', '.join(self.catalog.models)}")
+        variant = variant or _match_variant(entry, sniffed.format, sniffed.quant)
+        data = self._load()
+        self._put(data, {"model_id": model_id, "variant": variant, "source": "import",
+                         "format": sniffed.format, "path": str(sniffed.path)})  # fmt: skip
+        self._save(data)
+        return self.installed()[(model_id, variant)]
+
+    # ----- download ---------------------------------------------------------------------------
+    def plan(self, model_id: str, variant: str, *, endpoint: str | None = None, token=None) -> DownloadPlan:
+        """Resolve the files a variant needs (network) and how much is left to fetch."""
+        entry, var = self._entry(model_id, variant)
+        files = dl.resolve_files(entry, var, endpoint=endpoint, token=token)
+        verified = self._load()["files"]
+        total = sum(f.size or 0 for f in files)
+        left = 0
+        for f in files:
+            if not self._complete(f, verified):
+                left += max((f.size or 0) - dl.partial_bytes(dl.local_path(self.root, f)), 0)
+        return DownloadPlan(model_id, variant, tuple(files), total, left, entry.licence_line, entry.gated)
+
+    def download(
+        self,
+        model_id: str,
+        variant: str,
+        *,
+        progress=NULL_PROGRESS,
+        cancel=NEVER,
+        endpoint: str | None = None,
+        token=None,
+        plan: DownloadPlan | None = None,
+    ) -> InstalledModel:
+        """Fetch what (model, variant) needs, resuming partial files; verify sizes and sha256.
+
+        Cancelling raises Cancelled and leaves partial files for the next call to resume.
+        """
+        entry, var = self._entry(model_id, variant)
+        plan = plan or self.plan(model_id, variant, endpoint=endpoint, token=token)
+        self.root.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.root).free
+        if plan.to_fetch_bytes + _DISK_MARGIN > free:
+            raise dl.NotEnoughDisk(
+                f"{entry.name} ({variant}) needs {dl.human_bytes(plan.to_fetch_bytes)} more disk space; "
+                f"only {dl.human_bytes(free)} is free in {self.root}"
+            )
+        data = self._load()
+        meter = dl.Meter(progress, "download", max(plan.total_bytes, 1))
+        for rf in plan.files:
+            cancel.check()
+            dest = dl.local_path(self.root, rf)
+            meter.label = rf.path
+            if self._complete(rf, data["files"]):
+                meter.add(rf.size or 0)
+                continue
+            if not (dest.is_file() and rf.size is not None and dest.stat().st_size == rf.size):
+                dl.fetch_file(rf, dest, on_bytes=meter.add, cancel=cancel, endpoint=endpoint, token=token)
+            else:
+                meter.add(rf.size)
+            data["files"][rf.key] = self._verify(rf, dest, progress, cancel)
+            self._save(data)  # a verified file is never hashed again, even if a later file fails
+        own = var.file and dl.local_path(self.root, dl.RemoteFile(var.repo, var.file, None, None))
+        weights = own or dl.repo_dir(self.root, entry.repo)
+        record = {"model_id": model_id, "variant": variant, "source": "download", "format": var.format}
+        record.update(path=str(weights.relative_to(self.root)), files=[f.key for f in plan.files])
+        self._put(data, record)
+        self._save(data)
+        return self.installed()[(model_id, variant)]
+
+    def _complete(self, rf: dl.RemoteFile, verified: dict) -> bool:
+        record = verified.get(rf.key)
+        dest = dl.local_path(self.root, rf)
+        return bool(
+            record
+            and dest.is_file()
+            and dest.stat().st_size == record["size"]
+            and (rf.size is None or rf.size == record["size"])
+            and (rf.sha256 is None or rf.sha256 == record.get("sha256"))
+        )
+
+    def _verify(self, rf: dl.RemoteFile, dest: Path, progress, cancel) -> dict:
+        size = dest.stat().st_size
+        if rf.size is not None and size != rf.size:
+            dest.unlink()
+            raise dl.DownloadError(f"{rf.path}: got {size} bytes, expected {rf.size}; download it again")
+        if rf.sha256 is None:
+            return {"size": size, "sha256": None}
+        meter = dl.Meter(progress, "verify", max(size, 1))
+        meter.label = rf.path
+        digest = dl.sha256_file(dest, on_bytes=meter.add, cancel=cancel)
+        if digest != rf.sha256:
+            dest.unlink()
+            raise dl.DownloadError(f"{rf.path} is corrupt (sha256 does not match the hub); download it again")
+        return {"size": size, "sha256": digest}
+
+    def _entry(self, model_id: str, variant: str) -> tuple[ModelEntry, Variant]:
+        entry = self.catalog.models.get(model_id)
+        if entry is None:
+            raise InputError(f"no model '{model_id}'; choose one of: {', '.join(self.catalog.models)}")
+        if variant not in entry.variants:
+            raise InputError(f"model {model_id} has no variant '{variant}'; choose one of: {', '.join(entry.variants)}")
+        return entry, entry.variants[variant]
+
+    # ----- removal and disk -----------------------------------------------------------------
+    def remove(self, model_id: str, variant: str) -> int:
+        """Unregister (model, variant); delete downloaded files no other installed variant needs.
+
+        Imported files are never deleted. Returns the bytes freed.
+        """
+        data = self._load()
+        record = next((r for r in data["installed"] if (r["model_id"], r["variant"]) == (model_id, variant)), None)
+        if record is None:
+            raise InputError(f"{model_id} ({variant}) is not installed")
+        data["installed"].remove(record)
+        still_needed = {k for r in data["installed"] for k in r.get("files", ())}
+        freed = 0
+        for key in record.get("files", ()):
+            if key in still_needed:
+                continue
+            owner, name_path = key.split("/", 1)
+            name, _, rel = name_path.partition("/")
+            target = dl.repo_dir(self.root, f"{owner}/{name}") / rel
+            if target.is_file():
+                freed += target.stat().st_size
+                target.unlink()
+            data["files"].pop(key, None)
+        self._save(data)
+        _prune_empty(self.root / "hub")
+        return freed
+
+    def disk_usage(self) -> DiskUsage:
+        used = partial = 0
+        hub = self.root / "hub"
+        if hub.is_dir():
+            for p in hub.rglob("*"):
+                if p.is_file():
+                    size = p.stat().st_size
+                    used += size
+                    partial += size if p.name.endswith(".incomplete") else 0
+        free = shutil.disk_usage(self.root if self.root.exists() else _existing_parent(self.root)).free
+        per = {key: m.size_bytes for key, m in self.installed().items()}
+        return DiskUsage(self.root, used, partial, free, per)
+
+
+def _default_components(entry: ModelEntry, fmt: str) -> tuple[str, ...]:
+    """Components an imported single file not in the catalog needs: those of a same-format variant."""
+    for v in entry.variants.values():
+        if v.format == fmt:
+            return v.components
+    return ()
+
+
+def _match_variant(entry: ModelEntry, fmt: str, quant: str) -> str:
+    for vid, v in entry.variants.items():
+        if v.format == fmt and (fmt == "diffusers" or v.quant.upper() == quant or len(entry.variants) == 1):
+            return vid
+    return f"import-{fmt}-{quant.lower() or 'file'}"
+
+
+def _prune_empty(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    for p in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
+        if p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
