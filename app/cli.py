@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("styles", help="list the styles")
     s.add_argument("--styles-dir", type=Path, help="folder of user style files")
     s.add_argument("--json", action="store_true")
+    from app.cli_models import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -238,7 +241,25 @@ def cmd_styles(args) -> int:
     return 0
 
 
-COMMANDS = {"render": cmd_render, "inspect": cmd_inspect, "styles": cmd_styles}
+def cmd_doctor(args) -> int:
+    from app.cli_models import cmd_doctor as run
+
+    return run(args)
+
+
+def cmd_models(args) -> int:
+    from app.cli_models import cmd_models as run
+
+    return run(args)
+
+
+COMMANDS = {
+    "render": cmd_render,
+    "inspect": cmd_inspect,
+    "styles": cmd_styles,
+    "doctor": cmd_doctor,
+    "models": cmd_models,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

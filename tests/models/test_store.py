@@ -100,4 +100,4 @@ def test_doctor_reports_tier_and_next_steps(tmp_path):
     assert "RTX 3070" in text and "570.1" in text and "CPU-only build" in text
     assert "download.pytorch.org/whl/cu128" in text
     assert "Tier" in text and not report.ok
-    assert "mapbrush models download z-image-turbo q4_k_m" in text
+    assert "mapbrush models download z-image-turbo --variant q4_k_m" in text

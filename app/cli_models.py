@@ -1,0 +1,149 @@
+"""`mapbrush doctor` and `mapbrush models …`: the model catalog and this machine, in plain words."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from app.errors import Cancelled, InputError
+from app.jobs.progress import Progress, ProgressEvent
+
+
+def add_parsers(sub) -> None:
+    d = sub.add_parser("doctor", help="GPU, drivers, PyTorch, tier and models: what works and what to do next")
+    d.add_argument("--tier", help="pretend this tier was chosen (override)")
+    d.add_argument("--models-dir", type=Path, help="models folder (default: env MAPBRUSH_MODELS_DIR or user data)")
+    d.add_argument("--json", action="store_true")
+
+    m = sub.add_parser("models", help="list, download, import or remove AI models")
+    m.add_argument("--models-dir", type=Path, help="models folder (default: env MAPBRUSH_MODELS_DIR or user data)")
+    msub = m.add_subparsers(dest="models_command", metavar="ACTION")
+    ml = msub.add_parser("list", help="the catalog: id, variant, size, licence, installed?")
+    ml.add_argument("--json", action="store_true")
+    md = msub.add_parser("download", help="download a model from the Hugging Face Hub (resumable)")
+    md.add_argument("model")
+    md.add_argument("--variant", default=None, help="variant id (default: the model's first variant)")
+    md.add_argument("--yes", action="store_true", help="do not ask before downloading")
+    mi = msub.add_parser("import", help="register a local .safetensors/.gguf file or diffusers folder")
+    mi.add_argument("path", type=Path)
+    mi.add_argument("--model", help="model id it belongs to (guessed when left out)")
+    mi.add_argument("--variant", help="variant id (guessed when left out)")
+    mr = msub.add_parser("remove", help="delete a downloaded model variant (imported files are kept)")
+    mr.add_argument("model")
+    mr.add_argument("--variant", required=True)
+
+
+def _store(models_dir: Path | None):
+    from app.models.catalog import load_catalog
+    from app.models.store import ModelStore
+
+    catalog = load_catalog()
+    return catalog, ModelStore(catalog, models_dir)
+
+
+def cmd_doctor(args) -> int:
+    from app.models.doctor import diagnose
+    from app.models.hardware import detect
+    from app.models.tiers import choose_tier
+
+    catalog, store = _store(args.models_dir)
+    hw = detect(probe_torch=True)
+    tier = choose_tier(hw, catalog, args.tier)
+    report = diagnose(hw, catalog, store, tier)
+    if args.json:
+        print(json.dumps({"facts": dict(report.facts), "next_steps": list(report.next_steps), "ok": report.ok},
+                         indent=2, ensure_ascii=False))  # fmt: skip
+    else:
+        print("\n".join(report.lines()))
+    return 0
+
+
+def _models_list(store_catalog, as_json: bool) -> int:
+    from app.models.doctor import format_models_table
+
+    catalog, store = store_catalog
+    rows = format_models_table(catalog, store)
+    if as_json:
+        header, body = rows[0], rows[1:]
+        print(json.dumps([dict(zip(header, r)) for r in body], indent=2, ensure_ascii=False))
+        return 0
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    usage = store.disk_usage()
+    print(f"\nmodels folder: {store.root} ({getattr(usage, 'human', usage)})")
+    return 0
+
+
+class _Bytes:
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, ev: ProgressEvent) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 5 and ev.step < ev.total:
+            return
+        self.last = now
+        end = "\r" if self.tty else "\n"
+        sys.stderr.write(f"{ev.fraction * 100:5.1f}%  {ev.message[:70]:<70}{end}")
+        sys.stderr.flush()
+
+
+def _download(store_catalog, args) -> int:
+    from app.models.download import human_bytes
+
+    catalog, store = store_catalog
+    entry = catalog.models.get(args.model)
+    if entry is None:
+        raise InputError(f"no model '{args.model}' (known: {', '.join(catalog.models)})")
+    variant = args.variant or next(iter(entry.variants))
+    if variant not in entry.variants:  # "q8" → "q8_0" when unambiguous
+        matches = [v for v in entry.variants if v.startswith(variant.lower())]
+        variant = matches[0] if len(matches) == 1 else variant
+    if variant not in entry.variants:
+        raise InputError(f"model {args.model} has no variant '{variant}' (known: {', '.join(entry.variants)})")
+    plan = store.plan(args.model, variant)
+    print(f"{entry.name} ({variant}): {human_bytes(plan.to_fetch_bytes)} to download "
+          f"of {human_bytes(plan.total_bytes)}; licence: {plan.licence}")  # fmt: skip
+    if plan.gated:
+        print("This model is gated on the Hugging Face Hub: accept its licence there and log in (`hf auth login`).")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError("add --yes to download without a question (standard input is not a terminal)")
+        if input("Download now? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise Cancelled()
+    try:
+        model = store.download(args.model, variant, plan=plan, progress=Progress(_Bytes(), hz=4))
+    except KeyboardInterrupt:
+        print("\npaused; run the same command again to resume", file=sys.stderr)
+        raise Cancelled() from None
+    print(f"\ninstalled {model.model_id} ({model.variant}) in {model.weights}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    action = args.models_command or "list"
+    sc = _store(args.models_dir)
+    if action == "list":
+        return _models_list(sc, getattr(args, "json", False))
+    if action == "download":
+        return _download(sc, args)
+    store = sc[1]
+    if action == "import":
+        if not args.path.exists():
+            raise InputError("file not found", path=args.path)
+        model = store.import_path(args.path, args.model, args.variant)
+        print(f"registered {model.model_id} ({model.variant}) → {model.weights}")
+        if model.missing:
+            print(f"still missing: {', '.join(model.missing)} (run `mapbrush models download {model.model_id}`)")
+        return 0
+    if action == "remove":
+        freed = store.remove(args.model, args.variant)
+        from app.models.download import human_bytes
+
+        print(f"removed {args.model} ({args.variant}), freed {human_bytes(freed)}")
+        return 0
+    raise InputError(f"unknown models action '{action}'")
