@@ -1,0 +1,145 @@
+"""Write finished maps as PNG with embedded metadata, atomically; read that metadata back.
+
+A PNG from MapBrush carries two text chunks before the image data:
+- `mapbrush`: compact JSON (see metadata.build_metadata), UTF-8 in an iTXt chunk;
+- `parameters`: the same as one readable text (A1111/ComfyUI convention), see format_parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from app.errors import AppError, InputError
+from app.export.chunks import read_text_chunks
+from app.export.metadata import format_parameters
+
+__all__ = ["METADATA_KEY", "PARAMETERS_KEY", "format_parameters", "read_metadata", "read_parameters", "write_png"]
+
+METADATA_KEY = "mapbrush"
+PARAMETERS_KEY = "parameters"
+COMPRESS_LEVEL = 3  # zlib level. 3000x2000 painted map: 0.8 s, 3.7 MB; level 6 (Pillow default) 2.6 s, same size
+
+
+def write_png(
+    path: str | Path,
+    image: np.ndarray | Image.Image,
+    metadata: Mapping[str, Any],
+    *,
+    dpi: float | None = None,
+) -> Path:
+    """Write `image` (HxWx3 / HxWx4 uint8, or a PIL image) to `path` with `metadata` embedded.
+
+    Atomic: the PNG is written to a temporary file next to `path`, flushed to disk and renamed over
+    `path`. On any failure the temporary file is removed and an existing file at `path` is untouched.
+    Raises AppError (naming the file) when the file cannot be written.
+    """
+    path = Path(path)
+    im = _as_image(image)
+    info = PngInfo()
+    info.add_itxt(METADATA_KEY, json.dumps(dict(metadata), separators=(",", ":"), ensure_ascii=False, default=_json))
+    info.add_text(PARAMETERS_KEY, format_parameters(metadata))  # tEXt, or iTXt when not latin-1
+    options: dict[str, Any] = {"pnginfo": info, "compress_level": COMPRESS_LEVEL}
+    if dpi is not None:
+        if not (dpi > 0 and np.isfinite(dpi)):
+            raise ValueError(f"dpi must be a positive number, not {dpi!r}")
+        options["dpi"] = (float(dpi), float(dpi))
+
+    folder = path.parent
+    if not folder.is_dir():
+        raise AppError("the folder to save into does not exist", path=path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            im.save(f, format="PNG", **options)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(folder)
+    except OSError as e:
+        raise AppError(f"could not write the PNG ({e.strerror or e})", path=path) from e
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict | None:
+    """The `mapbrush` metadata of a PNG; None for a PNG without it.
+
+    Never decodes pixel data. Raises InputError (naming the file) for a non-PNG, a corrupt PNG, or
+    a `mapbrush` chunk that is not a JSON object.
+    """
+    text = read_text_chunks(path, {METADATA_KEY}).get(METADATA_KEY)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InputError("the MapBrush metadata in this PNG is corrupt", path=path)
+    return data
+
+
+def read_parameters(path: str | Path) -> str | None:
+    """The human-readable `parameters` text of a PNG (ours, A1111's, ...); None if absent."""
+    return read_text_chunks(path, {PARAMETERS_KEY}).get(PARAMETERS_KEY)
+
+
+def _as_image(image: Any) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"image must be uint8, not {arr.dtype}")
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise ValueError(f"image must be HxWx3 or HxWx4, not shape {arr.shape}")
+    if 0 in arr.shape[:2]:
+        raise ValueError("image is empty")
+    return Image.fromarray(np.ascontiguousarray(arr))  # uint8: L, RGB or RGBA by shape
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"metadata value of type {type(value).__name__} cannot be stored")
+
+
+def _mode_for(path: Path) -> int:
+    """Keep the permissions of the file we replace; a new file gets rw-r--r--."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o644
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
