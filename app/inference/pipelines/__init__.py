@@ -1,0 +1,1 @@
+"""One module per model family: `pipeline_key(plan)`, `build(manager, plan)`, `run(...)`."""

@@ -1,0 +1,212 @@
+"""Seconds per image, peak VRAM and peak RAM of the AI engines, per GPU tier.
+
+Builds FULL-SIZE Z-Image-Turbo and FLUX.2 Klein 4B pipelines with random weights from their
+published architecture configs (nothing is downloaded), saves them as diffusers folders and
+runs `app.inference.api.generate` for each tier preset, emulating the tier's VRAM with
+`torch.cuda.set_per_process_memory_fraction`.
+
+    python tests/bench/gpu_bench.py            # full size on CUDA; --tiny without CUDA
+    python tests/bench/gpu_bench.py --tiny     # tiny packs on CPU, < 1 min (keeps this script alive)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np
+import torch
+
+from app.inference import packs
+from app.inference.api import StagePlan, generate
+from app.inference.manager import ModelManager
+
+# Published architectures (diffusers configs of Tongyi-MAI/Z-Image-Turbo and
+# black-forest-labs/FLUX.2-klein-4B; Qwen3-4B text encoder; FLUX.1 / FLUX.2 VAEs).
+QWEN3_4B = {
+    "hidden_size": 2560,
+    "intermediate_size": 9728,
+    "num_hidden_layers": 36,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "max_position_embeddings": 40960,
+    "rms_norm_eps": 1e-6,
+    "rope_theta": 1000000.0,
+    "tie_word_embeddings": True,
+    "vocab_size": 151936,
+}
+FULL_VAE = {
+    "block_out_channels": (128, 256, 512, 512),
+    "down_block_types": ("DownEncoderBlock2D",) * 4,
+    "up_block_types": ("UpDecoderBlock2D",) * 4,
+    "layers_per_block": 2,
+    "norm_num_groups": 32,
+}
+Z_IMAGE_TURBO = {
+    "transformer": {
+        "all_patch_size": (2,),
+        "all_f_patch_size": (1,),
+        "in_channels": 16,
+        "dim": 3840,
+        "n_layers": 30,
+        "n_refiner_layers": 2,
+        "n_heads": 30,
+        "n_kv_heads": 30,
+        "norm_eps": 1e-5,
+        "qk_norm": True,
+        "cap_feat_dim": 2560,
+        "rope_theta": 256.0,
+        "t_scale": 1000.0,
+        "axes_dims": [32, 48, 48],
+        "axes_lens": [1536, 512, 512],
+    },
+    "text_encoder": QWEN3_4B,
+    "vae": FULL_VAE,
+}
+FLUX2_KLEIN_4B = {
+    "transformer": {
+        "patch_size": 1,
+        "in_channels": 128,
+        "num_layers": 5,
+        "num_single_layers": 20,
+        "attention_head_dim": 128,
+        "num_attention_heads": 24,
+        "joint_attention_dim": 7680,
+        "timestep_guidance_channels": 256,
+        "mlp_ratio": 3.0,
+        "axes_dims_rope": (32, 32, 32, 32),
+        "rope_theta": 2000,
+        "guidance_embeds": False,
+    },
+    "text_encoder": QWEN3_4B,
+    "vae": FULL_VAE,
+}
+# (name, emulated VRAM in GiB, offload mode)
+TIERS = [("24gb", 24, "none"), ("16gb", 16, "model"), ("12gb", 12, "group"), ("8gb", 8, "sequential")]
+
+
+def build_full(workdir: Path, dtype: torch.dtype) -> dict[str, Path]:
+    out = {}
+    for name, make, arch in (
+        ("z_image", packs.make_z_image, Z_IMAGE_TURBO),
+        ("klein", packs.make_flux2_klein, FLUX2_KLEIN_4B),
+    ):
+        folder = workdir / name
+        if not (folder / "model_index.json").is_file():
+            t0 = time.monotonic()
+            previous = torch.get_default_dtype()
+            torch.set_default_dtype(dtype)  # initialise in the target dtype: half the RAM
+            try:
+                pipe = make(folder / "tokenizer", arch=arch)
+            finally:
+                torch.set_default_dtype(previous)
+            pipe.to(dtype).save_pretrained(str(folder), safe_serialization=True)
+            del pipe
+            print(f"built {name} in {time.monotonic() - t0:.0f} s", flush=True)
+        out[name] = folder
+    return out
+
+
+def peak_ram_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+def run_case(manager, plan, image, label: str) -> None:
+    if plan.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times, notes = [], []
+    for _ in range(2):  # cold (loads weights), warm (resident)
+        t0 = time.monotonic()
+        generate(
+            manager,
+            plan,
+            prompt="an antique map of a coastal town",
+            image=image,
+            references=[image],
+            strength=0.7,
+            seed=1,
+            notes=notes,
+        )
+        times.append(time.monotonic() - t0)
+    vram = torch.cuda.max_memory_allocated() / 2**30 if plan.device == "cuda" else 0.0
+    extra = f"  [{'; '.join(notes)}]" if notes else ""
+    print(
+        f"{label:<28} cold {times[0]:7.2f} s  warm {times[1]:7.2f} s  peak VRAM {vram:6.2f} GiB  "
+        f"peak RAM {peak_ram_gib():6.2f} GiB{extra}",
+        flush=True,
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny random packs (default without CUDA)")
+    parser.add_argument("--workdir", type=Path, help="where to keep the built packs (default: a temp dir)")
+    parser.add_argument("--tiers", default=",".join(t[0] for t in TIERS))
+    args = parser.parse_args(argv)
+    cuda = torch.cuda.is_available()
+    tiny = args.tiny or not cuda
+    device = "cuda" if cuda and not tiny else "cpu"
+    dtype = "float32" if device == "cpu" else "bfloat16"
+    if args.workdir is None:
+        with tempfile.TemporaryDirectory(prefix="mapbrush-bench-") as tmp:
+            return bench(Path(tmp), tiny, device, dtype, args.tiers)
+    return bench(args.workdir, tiny, device, dtype, args.tiers)
+
+
+def bench(workdir: Path, tiny: bool, device: str, dtype: str, tier_names: str) -> int:
+    if tiny:
+        built = packs.build_all(workdir)
+        paths = {"z_image": built["z_image"], "klein": built["klein"]}
+        preview_size, final_size, tiers = 64, 64, [("cpu", 0, "none")]
+    else:
+        paths = build_full(workdir, torch.bfloat16)
+        preview_size, final_size = 1024, 1024
+        tiers = [t for t in TIERS if t[0] in tier_names.split(",")]
+    print(f"device={device} dtype={dtype} torch={torch.__version__} packs={workdir}", flush=True)
+    total = torch.cuda.get_device_properties(0).total_memory / 2**30 if device == "cuda" else 0
+    rng = np.random.default_rng(0)
+    for name, vram, offload in tiers:
+        if device == "cuda":
+            torch.cuda.set_per_process_memory_fraction(min(1.0, vram / total))
+        manager = ModelManager()
+        preview = StagePlan(
+            "preview",
+            "z_image",
+            paths["z_image"],
+            dtype=dtype,
+            offload=offload,
+            device=device,
+            width=preview_size,
+            height=preview_size,
+            steps=8,
+        )
+        final = StagePlan(
+            "final",
+            "flux2_klein",
+            paths["klein"],
+            dtype=dtype,
+            offload=offload,
+            device=device,
+            width=final_size,
+            height=final_size,
+            steps=4,
+        )
+        image = (rng.random((preview_size, preview_size, 3)) * 255).astype(np.uint8)
+        run_case(manager, preview, image, f"{name} preview {preview_size}²")
+        manager.unload()  # one model at a time, as on a small GPU
+        run_case(manager, final, image, f"{name} final {final_size}²")
+        manager.unload()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
