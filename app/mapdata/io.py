@@ -1,0 +1,131 @@
+"""Any map file in, MapData (lon/lat, EPSG:4326) out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from app.errors import InputError
+from app.jobs.cancel import NEVER
+from app.jobs.progress import NULL_PROGRESS
+from app.mapdata.classify import classify, feature_name
+from app.mapdata.clean import clean_geometries
+from app.mapdata.limits import DEFAULT_LIMITS, Limits
+from app.mapdata.model import Kind, MapData, SourceInfo
+from app.mapdata.readers import RawFeatures
+from app.mapdata.readers.geojson import read_geojson
+from app.mapdata.readers.gpx import read_gpx
+from app.mapdata.readers.kml import read_kml, read_kmz
+from app.mapdata.readers.ogr import read_fgb, read_gpkg
+from app.mapdata.readers.osm import read_osm
+from app.mapdata.readers.shapefile import read_shapefile
+from app.mapdata.reproject import crs_label, to_lonlat
+from app.mapdata.sniff import sniff
+
+__all__ = ["read_file", "read_files", "sniff"]
+
+READERS: dict[str, Callable[..., RawFeatures]] = {
+    "geojson": read_geojson,
+    "gpx": read_gpx,
+    "kml": read_kml,
+    "kmz": read_kmz,
+    "shapefile": read_shapefile,
+    "osm-xml": read_osm,
+    "osm-pbf": read_osm,
+    "gpkg": read_gpkg,
+    "fgb": read_fgb,
+}
+_GEOM_TYPES = np.array(["Point", "LineString", "LineString", "Polygon", "Point", "LineString", "Polygon", "Other"])
+
+
+def _sha256(path: Path, cancel) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * 1024 * 1024):
+            cancel.check()
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_size(path: Path, limits: Limits) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except OSError as e:
+        raise InputError(f"cannot read the file ({e.strerror or e})", path=path) from None
+    if size > limits.max_file_size:
+        raise InputError(
+            f"the file is too large ({size / 2**20:.0f} MiB; the limit is {limits.max_file_size / 2**20:.0f} MiB)",
+            path=path,
+        )
+
+
+def _n(count: int) -> str:
+    return f"{count} feature{'s' if count != 1 else ''}"
+
+
+def _to_mapdata(raw: RawFeatures, path: Path, fmt: str, crs: str, limits: Limits) -> MapData:
+    try:
+        cleaned = clean_geometries(raw.geometries, limits)
+    except shapely.errors.GEOSException as e:
+        raise InputError(f"the file holds geometry that cannot be repaired ({e})", path=path) from None
+    rows = cleaned.index
+    geoms = cleaned.geometries
+    types = _GEOM_TYPES[np.clip(shapely.get_type_id(geoms), 0, 7)] if len(geoms) else []
+    known = raw.kinds or [None] * len(raw)
+    props = [raw.props[r] for r in rows.tolist()]
+    kinds = [known[r] or classify(p, t) for r, p, t in zip(rows.tolist(), props, types)]
+    if raw.fallback:
+        kinds = [raw.fallback.get(t, k) if k is Kind.OTHER else k for k, t in zip(kinds, types)]
+    names = [feature_name(p) for p in props]
+    warnings = list(raw.warnings)
+    if cleaned.invalid:
+        warnings.append(f"dropped {_n(cleaned.invalid)} with invalid coordinates")
+    if cleaned.missing:
+        warnings.append(f"skipped {_n(cleaned.missing)} without geometry")
+    dropped = cleaned.invalid + cleaned.missing + raw.dropped
+    if not len(geoms):
+        if cleaned.invalid:
+            raise InputError(
+                "no features with valid lon/lat coordinates (the data may be in a projected coordinate system "
+                "without a .prj file)",
+                path=path,
+            )
+        raise InputError("no map features found", path=path)
+    source = SourceInfo(str(path), fmt, "", crs, features=len(geoms), dropped=dropped)
+    data = MapData.from_lists(geoms, kinds, names, props, sources=[source], warnings=warnings)
+    data.extent = raw.extent
+    return data
+
+
+def read_file(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> MapData:
+    """Read one map file of any supported format into MapData (lon/lat). Bad input → InputError naming the file."""
+    path = Path(path)
+    _check_size(path, limits)
+    fmt = sniff(path)
+    cancel.check()
+    progress("read", 0, 1, f"reading {path.name}")
+    raw = READERS[fmt](path, limits=limits, progress=progress, cancel=cancel)
+    cancel.check()
+    crs = crs_label(raw.crs)
+    raw = to_lonlat(raw, path)
+    data = _to_mapdata(raw, path, fmt, crs, limits)
+    data.sources[0].sha256 = _sha256(path, cancel)
+    progress("read", 1, 1, f"{len(data):,} features from {path.name}")
+    return data
+
+
+def read_files(paths: Sequence, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> MapData:
+    """Read several files and layer them in the given order (later files draw on top within a kind)."""
+    if not paths:
+        raise InputError("no input files given")
+    parts = []
+    for path in paths:
+        cancel.check()
+        parts.append(read_file(path, limits=limits, progress=progress, cancel=cancel))
+    return MapData.merge(parts)

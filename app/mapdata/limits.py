@@ -1,0 +1,25 @@
+"""Limits that keep a hostile or accidental file from eating the machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds for one input file. Anything over them is refused with an InputError."""
+
+    max_file_size: int = 2 * GiB  # bytes on disk
+    max_uncompressed_size: int = 4 * GiB  # bytes after unzipping / gunzipping, all members together
+    max_zip_members: int = 10_000
+    max_compression_ratio: float = 200.0  # uncompressed / compressed, checked once a stream passes ratio_floor
+    ratio_floor: int = 4 * MiB  # small streams may compress as well as they like
+    max_features: int = 3_000_000
+    lon_range: tuple[float, float] = (-180.0, 180.0)
+    lat_range: tuple[float, float] = (-90.0, 90.0)
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,121 @@
+"""Read any GDAL vector source through pyogrio's raw API (no geopandas, no pyarrow); GeoPackage and FlatGeobuf."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pyogrio
+import pyogrio.errors
+import shapely
+from pyogrio import raw as ogr_raw
+
+from app.errors import InputError
+from app.jobs.cancel import NEVER
+from app.jobs.progress import NULL_PROGRESS
+from app.mapdata.limits import DEFAULT_LIMITS, Limits
+from app.mapdata.readers import RawFeatures
+from app.mapdata.reproject import to_lonlat
+
+OGR_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.FeatureError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.CRSError,
+    RuntimeError,
+    ValueError,
+    OSError,
+    TypeError,
+)
+# GDAL reports recoverable trouble as Python warnings from pyogrio; we report problems ourselves.
+warnings.filterwarnings("ignore", module=r"pyogrio(\..*)?")
+
+
+def _gdal_problem(e: Exception) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text[:300]
+
+
+def _props_from_columns(names, columns, n: int) -> list[dict]:
+    """Columns → one dict per row, leaving out empty values (None, NaN, NaT)."""
+    props: list[dict] = [{} for _ in range(n)]
+    for name, col in zip(names, columns):
+        col = np.asarray(col)
+        if col.dtype.kind == "f":
+            present = ~np.isnan(col)
+        elif col.dtype.kind == "M":
+            present = ~np.isnat(col)
+            col = col.astype(str)
+        elif col.dtype == object:
+            present = np.array([v is not None and v != "" for v in col], bool)
+        else:
+            present = np.ones(n, bool)
+        idx = np.flatnonzero(present)
+        for i, v in zip(idx.tolist(), col[idx].tolist()):
+            props[i][name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+    return props
+
+
+def list_layers(path, *, shown=None) -> list[str]:
+    shown = shown or path
+    try:
+        layers = pyogrio.list_layers(str(path))
+        return [str(name) for name, gtype in layers if gtype is not None]
+    except OGR_ERRORS as e:
+        raise InputError(f"the file is corrupt or cannot be read ({_gdal_problem(e)})", path=shown) from None
+
+
+def read_layer(
+    path, layer=None, *, limits: Limits = DEFAULT_LIMITS, shown=None, budget: int | None = None, count_first=True
+) -> RawFeatures:
+    """One layer as RawFeatures in its own CRS. `shown` is the path named in errors (e.g. the zip, not its member).
+
+    count_first=False skips the counting pass (for drivers that parse the whole file on open, like GeoJSON).
+    """
+    shown = shown or path
+    budget = limits.max_features if budget is None else budget
+    try:
+        # Count first: pyogrio preallocates `max_features` rows, so only pass it the real count (+1: reading
+        # past the last feature is what makes pyogrio report GDAL errors on records it could not read).
+        count = pyogrio.read_info(str(path), layer=layer, force_feature_count=True)["features"] if count_first else -1
+        if count > budget:
+            raise InputError(f"the file has more than {limits.max_features:,} features", path=shown)
+        meta, _fids, wkb, columns = ogr_raw.read(str(path), layer=layer, max_features=count + 1 if count >= 0 else None)
+        geoms = shapely.from_wkb(wkb, on_invalid="fix") if len(wkb) else np.empty(0, object)
+    except OGR_ERRORS as e:
+        raise InputError(f"the file is corrupt or cannot be read ({_gdal_problem(e)})", path=shown) from None
+    except shapely.errors.GEOSException as e:
+        raise InputError(f"the file holds broken geometry ({_gdal_problem(e)})", path=shown) from None
+    if len(geoms) > budget:
+        raise InputError(f"the file has more than {limits.max_features:,} features", path=shown)
+    geoms = np.asarray(geoms, dtype=object)
+    props = _props_from_columns(meta["fields"], columns, len(geoms))
+    return RawFeatures(geoms, props, meta.get("crs"))
+
+
+def read_all_layers(
+    path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER, shown=None, skip=()
+) -> list[tuple[str, RawFeatures]]:
+    layers = [name for name in list_layers(path, shown=shown) if name not in skip]
+    out, total = [], 0
+    for i, name in enumerate(layers):
+        cancel.check()
+        progress("read", i, len(layers), f"layer {name}")
+        raw = read_layer(path, name, limits=limits, shown=shown, budget=limits.max_features - total)
+        total += len(raw)
+        out.append((name, raw))
+    return out
+
+
+def read_ogr(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> RawFeatures:
+    """Every layer of a GeoPackage, FlatGeobuf or other GDAL source, reprojected per layer when CRSs differ."""
+    parts = [raw for _, raw in read_all_layers(path, limits=limits, progress=progress, cancel=cancel)]
+    if len({p.crs for p in parts}) > 1:
+        parts = [to_lonlat(p, path) for p in parts]
+    return RawFeatures.concat(parts)
+
+
+read_gpkg = read_ogr
+read_fgb = read_ogr
