@@ -23,6 +23,18 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size like 3000x2000") from None
 
 
+def _creativity(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number from 0 to 1 or 'auto'") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"creativity {value} is outside 0..1")
+    return value
+
+
 def _kinds(text: str):
     from app.mapdata.model import Kind
 
@@ -68,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-north-arrow", action="store_true")
     r.add_argument("--styles-dir", type=Path, help="folder of user style files (default: the user data folder)")
     r.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    ai = r.add_argument_group("AI engines (preview: Z-Image-Turbo, final: FLUX.2 Klein)")
+    ai.add_argument("--reference", type=Path, help="final engine: the approved preview PNG to re-render")
+    ai.add_argument("--steps", type=int, help="denoising steps (default: the tier's)")
+    ai.add_argument("--creativity", type=_creativity, help="0..1, how far the AI may depart from the map; or 'auto'")
+    ai.add_argument("--prompt-extra", default="", help="text added to the style's prompt")
+    ai.add_argument("--guide", choices=["auto", "img2img", "controlnet"], default="auto",
+                    help="preview from the painting (img2img) or from the structure image (controlnet)")  # fmt: skip
+    ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
+    ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
 
     i = sub.add_parser("inspect", help="describe map files, or the metadata of a MapBrush PNG")
     i.add_argument("files", nargs="+", type=Path)
@@ -137,10 +158,18 @@ def cmd_render(args) -> int:
         north_arrow=not args.no_north_arrow,
         user_styles_dir=args.styles_dir or user_styles_dir(),
     )
+    engines = None
+    if args.engine != "procedural":
+        req.ai = _ai_options(args)
+        from app.jobs.ai import Engines
+
+        engines = Engines(args.models_dir, args.tier)
+    elif args.reference:
+        raise InputError("--reference is for the AI engines (use --engine final)")
     bar = _TerminalProgress()
     t0 = time.perf_counter()
     try:
-        result = render_to_file(req, out, progress=Progress(bar))
+        result = render_to_file(req, out, engines=engines, progress=Progress(bar))
     finally:
         bar.done()
     total = time.perf_counter() - t0
@@ -157,8 +186,44 @@ def cmd_render(args) -> int:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         w, h = req.size
-        print(f"wrote {out} ({w}x{h}, style {req.style}, seed {result.metadata.get('seed')}) in {total:.1f}s")
+        fid = result.metadata.get("fidelity")
+        extra = f", engine {result.engine}" + (f", map fidelity {fid:.2f}" if fid is not None else "")
+        print(f"wrote {out} ({w}x{h}, style {req.style}, seed {result.metadata.get('seed')}{extra}) in {total:.1f}s")
     return 0
+
+
+def _ai_options(args):
+    from app.jobs.ai import AIOptions
+
+    reference = None
+    if args.reference:
+        reference = _read_rgb(args.reference)
+    if args.steps is not None and not 1 <= args.steps <= 100:
+        raise InputError(f"--steps {args.steps} is out of range (1 to 100)")
+    auto = args.creativity == "auto"
+    return AIOptions(
+        steps=args.steps,
+        creativity=None if auto else args.creativity,
+        auto_creativity=auto,
+        prompt_extra=args.prompt_extra,
+        guide=args.guide,
+        reference=reference,
+    )
+
+
+def _read_rgb(path: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > 8192 * 8192:
+                raise InputError(f"image is too large ({im.width}x{im.height})", path=path)
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"not a readable image ({exc})", path=path) from None
 
 
 def _inspect_one(path: Path) -> dict:

@@ -40,6 +40,7 @@ class RenderRequest:
     scale_bar: bool = True
     north_arrow: bool = True
     user_styles_dir: Path | None = None
+    ai: Any = None  # app.jobs.ai.AIOptions for the preview/final engines; None → defaults
 
     def validate(self) -> None:
         w, h = self.size
@@ -63,6 +64,8 @@ class RenderResult:
     sketch: np.ndarray  # the painted image before the overlay
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    stages: dict[str, np.ndarray] = field(default_factory=dict)  # "sketch", "preview", "final" (before overlay)
+    engine: str = "procedural"  # the engine that made `image`
 
 
 def seed_for(data: MapData, style: str) -> int:
@@ -84,10 +87,15 @@ def render(
     req: RenderRequest,
     *,
     data: MapData | None = None,
+    engines: Any = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> RenderResult:
-    """Render a request to a finished image (not yet written). `data` skips reading when already loaded."""
+    """Render a request to a finished image (not yet written).
+
+    `data` skips reading when already loaded; `engines` (app.jobs.ai.Engines) keeps AI models resident
+    between images — one is made for this call when an AI engine is needed and none is given.
+    """
     from app.carto.compose import compose
     from app.render.overlay import finish
     from app.render.raster import rasterize
@@ -125,17 +133,54 @@ def render(
     layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
     timings["rasterize"] = time.perf_counter() - t
 
-    engine = "procedural" if req.engine == "auto" else req.engine
-    if engine != "procedural":
-        raise InputError(f"the {engine} engine is not available yet; use --engine procedural")
-
     t = time.perf_counter()
     sketch = paint(layers, style, seed=seed, progress=progress, cancel=cancel)
     timings["paint"] = time.perf_counter() - t
+    stages = {"sketch": sketch}
+    base, engine, ai_meta = sketch, "procedural", {}
+    warnings = list(data.warnings)
+    if req.engine != "procedural":
+        from app.jobs.ai import AIOptions, Engines, build_prompt
+
+        engines = engines or Engines()
+        opts = req.ai or AIOptions()
+        wanted = _ai_stages(req.engine, engines, opts)
+        prompt = build_prompt(style.prompt.template, data.place_name(), opts.prompt_extra)
+        creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
+        for stage in wanted:
+            t = time.perf_counter()
+            res = engines.run(
+                stage,
+                size=req.size,
+                sketch=sketch,
+                structure=layers.structure,
+                prompt=prompt,
+                negative=style.prompt.negative,
+                creativity=creativity,
+                threshold=style.prompt.fidelity_threshold,
+                seed=seed,
+                options=opts,
+                progress=progress,
+                cancel=cancel,
+            )
+            timings[stage] = time.perf_counter() - t
+            stages[stage] = res.image
+            base, engine = res.image, stage
+            ai_meta.setdefault("stages", {})[stage] = res.info
+            warnings.extend(res.notes)
+            if stage == "preview" and "final" in wanted:
+                opts = _with_reference(opts, res.image)
+        ai_meta["prompt"] = prompt
+        ai_meta["negative_prompt"] = style.prompt.negative
+        ai_meta["models"] = [f"{i['model']}:{i['variant']}" for i in ai_meta.get("stages", {}).values()]
+        if ai_meta.get("stages"):
+            last = ai_meta["stages"][engine]
+            ai_meta.update(tier=last["tier"], steps=last["steps"], creativity=last["creativity"],
+                           fidelity=last["fidelity"])  # fmt: skip
 
     t = time.perf_counter()
     image = finish(
-        sketch,
+        base,
         scene,
         style.typography,
         labels=req.labels,
@@ -146,11 +191,33 @@ def render(
     )
     timings["finish"] = time.perf_counter() - t
 
-    metadata = _metadata(req, data, scene, style.name, engine, seed, title)
-    return RenderResult(image, metadata, data, scene, layers, sketch, timings, list(data.warnings))
+    metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta)
+    return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine)
 
 
-def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str, seed: int, title) -> dict:
+def _ai_stages(engine: str, engines, opts) -> list[str]:
+    """Which AI stages run for an engine choice. Raises ModelUnavailable when a requested one cannot."""
+    if engine == "preview":
+        engines.installed_for("preview")
+        return ["preview"]
+    if engine == "final":
+        engines.installed_for("final")
+        if opts.reference is None and engines.available("preview")[0]:
+            return ["preview", "final"]  # final re-renders a preview; without a preview model, the sketch
+        return ["final"]
+    # auto: the best this machine has; procedural when nothing is installed. On a CPU the final
+    # stage takes minutes, so auto stops at the preview there.
+    stages = ("preview",) if engines.tier.device == "cpu" else ("preview", "final")
+    return [s for s in stages if engines.available(s)[0]]
+
+
+def _with_reference(opts, image):
+    from dataclasses import replace
+
+    return replace(opts, reference=image)
+
+
+def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str, seed: int, title, ai: dict) -> dict:
     from app.export.metadata import build_metadata
 
     inputs = [{"name": Path(s.path).name, "sha256": s.sha256, "format": s.format} for s in data.sources]
@@ -163,6 +230,7 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
         "labels": req.labels,
         "scale_bar": req.scale_bar,
         "north_arrow": req.north_arrow,
+        **ai,
     }
     return build_metadata(
         style=style,
@@ -181,13 +249,14 @@ def render_to_file(
     req: RenderRequest,
     out: Path,
     *,
+    engines: Any = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> RenderResult:
     """Render and export a PNG atomically."""
     from app.export.png import write_png
 
-    result = render(req, progress=progress, cancel=cancel)
+    result = render(req, engines=engines, progress=progress, cancel=cancel)
     cancel.check()
     t = time.perf_counter()
     progress("export", 0, 1, f"writing {Path(out).name}")

@@ -55,9 +55,15 @@ def test_gpu_without_bf16_gets_fp32():
     assert any("fp32" in note for note in tier.notes)
 
 
-def test_cpu_tier_disables_final_with_reason():
+def test_cpu_tier_runs_both_stages_small():
     tier = choose_tier(CPU, CATALOG)
-    assert tier.preview.enabled and not tier.final.enabled and "GPU" in tier.final.reason
+    assert tier.device == "cpu" and tier.preview.enabled and tier.final.enabled
+    assert tier.final.resolution <= 512 and tier.final.variant == "q4_k_m"
+
+
+def test_small_ram_disables_cpu_final_with_reason():
+    tier = choose_tier(Hardware(system="Linux", ram_total=8 * GIB), CATALOG)
+    assert not tier.final.enabled and "RAM" in tier.final.reason
 
 
 def test_cpu_only_torch_note_gives_install_command():
