@@ -40,4 +40,4 @@ class Scene:
 
     def of_kind(self, kind: Kind) -> np.ndarray:
         """Indices of the features of one kind, in drawing order."""
-        return np.flatnonzero(self.kinds == kind)
+        return np.flatnonzero([k is kind for k in self.kinds])

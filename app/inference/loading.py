@@ -16,6 +16,24 @@ import torch
 from app.errors import ModelUnavailable
 from app.inference import gguf_io
 
+
+def _quiet_libraries() -> None:
+    """The app reports its own progress; the libraries' console progress bars would only be noise."""
+    try:
+        from transformers.utils import logging as tlog
+
+        tlog.disable_progress_bar()
+        tlog.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers is part of the ai extra
+        pass
+    from diffusers.utils import logging as dlog
+
+    dlog.disable_progress_bar()
+    dlog.set_verbosity_error()
+
+
+_quiet_libraries()
+
 DTYPES = {
     "bfloat16": torch.bfloat16,
     "bf16": torch.bfloat16,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import shapely
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What a feature is, as far as painting a map cares. Order = drawing order (bottom first)."""
 
     SEA = "sea"

@@ -69,12 +69,16 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
             ready = False
             missing = f" (missing: {', '.join(model.missing)})" if model is not None else ""
             facts.append((f"{stage.name.title()} engine", f"{detail} — NOT INSTALLED{missing}"))
-            steps.append(f"Download the {stage.name} model: mapbrush models download {stage.model} --variant {stage.variant}")
+            steps.append(
+                f"Download the {stage.name} model: mapbrush models download {stage.model} --variant {stage.variant}"
+            )
         if stage.controlnet:
             cn = catalog.controlnet_for(stage.model)
             if cn is not None and not any(mid == cn.id and m.ready for (mid, _), m in installed.items()):
                 variant = next(iter(cn.variants))
-                steps.append(f"Optional, for structure-guided previews: mapbrush models download {cn.id} --variant {variant}")
+                steps.append(
+                    f"Optional, for structure-guided previews: mapbrush models download {cn.id} --variant {variant}"
+                )
     usage = store.disk_usage()
     facts.append(
         ("Models folder", f"{usage.root} ({human_bytes(usage.used_bytes)} used, {human_bytes(usage.free_bytes)} free)")

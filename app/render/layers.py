@@ -15,6 +15,9 @@ class RasterSpec:
 
     width_scale: float = 1.0  # multiplies every line width (poster: heavy roads)
     widths: dict[Kind, float] = field(default_factory=dict)  # per-kind override of the default width
+    # Dashed kinds: (on, off) lengths in px at a 1024-px short side, e.g. {Kind.PATH: (3.0, 2.0)}.
+    dashes: dict[Kind, tuple[float, float]] = field(default_factory=dict)
+    point_radius: float = 3.0  # radius of POI / place discs, px at a 1024-px short side
 
 
 @dataclass

@@ -23,3 +23,5 @@ class Typography:
     north_arrow: str = "simple"  # "none" | "simple" | "compass"
     scale_bar: bool = True
     ink: str = "#2b2118"  # colour of scale bar, north arrow, cartouche lines
+    water_font: str = "EBGaramond-Italic.ttf"  # names of seas, lakes and rivers
+    water_color: str = "#2f5d86"

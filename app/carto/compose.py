@@ -1,0 +1,142 @@
+"""compose(): MapData in lon/lat → Scene in pixels (projection, framing, clipping, simplification)."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from app.carto.framing import fit_frame, to_pixels
+from app.carto.projection import choose_projection, split_at_seam
+from app.carto.scene import Scene
+from app.errors import InputError
+from app.jobs.cancel import NEVER, CancelToken
+from app.jobs.progress import NULL_PROGRESS
+from app.mapdata.model import KIND_ORDER, Kind, MapData
+
+MAX_SIDE = 16384
+CLIP_PAD_PX = 4.0  # geometry is kept a little beyond the canvas so strokes and AA reach the edge
+SIMPLIFY_PX = 0.5
+CHUNK = 20000  # features per projection pass (progress and cancel points)
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def _check_size(size) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise InputError(f"image size must be two whole numbers, got {size!r}") from None
+    if not (1 <= w <= MAX_SIDE and 1 <= h <= MAX_SIDE):
+        raise InputError(f"image size {w}×{h} is out of range (1 to {MAX_SIDE} pixels a side)")
+    return w, h
+
+
+def _finite_mask(geoms: np.ndarray) -> np.ndarray:
+    """True for geometries whose every coordinate is finite."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), bool)
+    if len(coords):
+        bad_pt = ~np.isfinite(coords).all(axis=1)
+        bad[np.unique(idx[bad_pt])] = True
+    return ~bad
+
+
+def _vertex_lons(geoms: np.ndarray, bounds) -> np.ndarray | None:
+    """Vertex longitudes, for windows over 180° wide only (else None).
+
+    Long edges (2° to 180° of longitude) get in-between longitudes so that sparse outlines count; an
+    edge jumping more than 180° is read as crossing the antimeridian (a GPS track from 179.9 to -179.9)
+    and adds nothing in between.
+    """
+    if bounds[2] - bounds[0] <= 180.0:
+        return None
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    lon = coords[:, 0]
+    d = np.diff(lon)
+    long = (idx[1:] == idx[:-1]) & (np.abs(d) > 2.0) & (np.abs(d) <= 180.0)
+    if not long.any():
+        return lon
+    start, step = lon[:-1][long], d[long]
+    k = np.ceil(np.abs(step) / 2.0).astype(np.int64)
+    local = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
+    extra = np.repeat(start, k) + np.repeat(step, k) * (local + 1) / np.repeat(k + 1, k)
+    return np.concatenate([lon, extra])
+
+
+def _tidy(geoms: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Clip to the canvas (plus a pad) and simplify to ~half a pixel; vanished features become None."""
+    p = CLIP_PAD_PX
+    clipped = shapely.clip_by_rect(geoms, -p, -p, width + p, height + p)
+    types = shapely.get_type_id(clipped)
+    poly = np.isin(types, [int(t) for t in _POLYGONAL])
+    out = np.empty(len(geoms), object)
+    out[poly] = shapely.simplify(clipped[poly], SIMPLIFY_PX, preserve_topology=True)
+    pts = np.isin(types, [int(shapely.GeometryType.POINT), int(shapely.GeometryType.MULTIPOINT)])
+    out[pts] = clipped[pts]
+    rest = ~poly & ~pts
+    out[rest] = shapely.simplify(clipped[rest], SIMPLIFY_PX, preserve_topology=False)
+    gone = shapely.is_empty(out) | shapely.is_missing(out)
+    gone |= poly & (shapely.area(out) < 0.01)
+    out[gone] = None
+    return out
+
+
+def compose(
+    data: MapData,
+    *,
+    size: tuple[int, int] = (1024, 1024),
+    margin: float = 0.06,
+    rotation: float = 0.0,
+    title: str | None = None,
+    subtitle: str | None = None,
+    kinds: set[Kind] | None = None,
+    progress=NULL_PROGRESS,
+    cancel: CancelToken = NEVER,
+) -> Scene:
+    """Lay the map data out on a `size` canvas. `margin` is a fraction of the short side; `rotation` is
+    clockwise degrees; `kinds` restricts which feature kinds are kept (None = all)."""
+    width, height = _check_size(size)
+    if not 0.0 <= float(margin) < 0.5:
+        raise InputError(f"margin must be between 0 and 0.5 of the short side, got {margin}")
+    progress("compose", 0, 1, "choosing a projection")
+    keep = ~(shapely.is_missing(data.geometries) | shapely.is_empty(data.geometries))
+    if kinds is not None:
+        wanted = {Kind(k) for k in kinds}
+        keep &= np.array([k in wanted for k in data.kinds], bool)
+    data = data.select(keep)
+    if len(data) == 0:
+        raise InputError("there is nothing to draw: the map data has no features of the chosen kinds")
+    bounds = data.frame_bounds()
+    if bounds is None or not np.all(np.isfinite(bounds)):
+        raise InputError("the map data has no usable coordinates")
+    lons = _vertex_lons(data.geometries, bounds)
+    proj = choose_projection(bounds, lons)
+    margin_px = round(float(margin) * min(width, height))
+    frame = fit_frame(proj, (width, height), margin_px, float(rotation) % 360.0)
+    cancel.check()
+
+    n = len(data)
+    chunks = max(1, -(-n // CHUNK))
+    tidy = np.empty(n, object)
+    for i, start in enumerate(range(0, n, CHUNK)):
+        progress("compose", i + 1, chunks + 2, f"projecting and simplifying {start:,}/{n:,} features")
+        sl = slice(start, start + CHUNK)
+        px = to_pixels(split_at_seam(data.geometries[sl], proj), proj, frame)
+        px[~_finite_mask(px)] = None
+        tidy[sl] = _tidy(px, width, height)
+        cancel.check()
+    progress("compose", chunks + 1, chunks + 2, "ordering layers")
+    alive = ~shapely.is_missing(tidy)
+    order = np.array([KIND_ORDER[k] for k in data.kinds], int)
+    idx = np.flatnonzero(alive)
+    idx = idx[np.argsort(order[idx], kind="stable")]
+    scene = Scene(
+        frame,
+        tidy[idx],
+        data.kinds[idx],
+        data.names[idx],
+        [data.props[i] for i in idx],
+        title=title,
+        subtitle=subtitle,
+    )
+    progress("compose", chunks + 2, chunks + 2, f"{len(idx):,} features on the canvas")
+    return scene

@@ -1,0 +1,238 @@
+"""The painter's effects: one function per effect, registered by name (ground and area effects
+here; line and mark effects in marks.py, the registry in registry.py).
+
+A style's effect chain names effects and gives parameters; lengths are px at a 1024-px short
+side (scaled with the image). Each effect gets the canvas and its own seeded Generator and works
+in place on the canvas' float32 RGB buffer. Parameter types are declared by the defaults given to
+`@effect`, which is also what the style catalog validates against:
+
+- a parameter named `color` or ending in `_color` takes a palette key or '#rrggbb';
+- `kinds` takes a list of Kind values or groups (water, green, roads, major_roads, minor_roads,
+  lines, buildings, inland_water) or derived selections (land, all).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.mapdata.model import KIND_ORDER
+from app.styles import marks  # noqa: F401  (registers the line and mark effects)
+from app.styles.canvas import Canvas, selector_kinds
+from app.styles.filters import bbox, blur, smoothstep
+from app.styles.noise import fibres, fractal_noise, grain
+from app.styles.registry import (
+    EFFECTS,
+    Effect,
+    effect,
+    kind_colour,
+    offshore_distance,
+    periodic_lines,
+    select_region,
+)
+
+__all__ = ["EFFECTS", "Effect", "effect"]
+
+F32 = np.float32
+
+
+# ---------------------------------------------------------------- ground
+
+
+@effect("background", color="paper")
+def background(cv: Canvas, rng: np.random.Generator, *, color: str) -> None:
+    """Flat fill of the whole canvas."""
+    cv.rgb[:] = cv.colour(color)
+
+
+@effect("paper", mottle=0.05, mottle_scale=260.0, grain=0.03, grain_size=1.0, fibres=0.0, fibre_color="ink")
+def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
+    """Paper texture over everything painted so far: cloudy mottle, tooth and fibres."""
+    h, w = cv.shape
+    t = np.ones((h, w), F32)
+    if p["mottle"] > 0:
+        t += fractal_noise(h, w, cv.px(p["mottle_scale"]), rng, octaves=4) * F32(p["mottle"] * 0.5)
+    if p["grain"] > 0:
+        t += grain(h, w, cv.px(p["grain_size"]), rng) * F32(p["grain"] * 0.5)
+    cv.rgb *= t[..., None]
+    del t
+    if p["fibres"] > 0:
+        cv.blend(fibres(h, w, cv.unit, rng) * F32(p["fibres"]), cv.colour(p["fibre_color"]), "multiply")
+
+
+@effect("tint", color="paper", amount=0.3, saturation=1.0)
+def tint(cv: Canvas, rng: np.random.Generator, *, color: str, amount: float, saturation: float) -> None:
+    """Colour grade: change saturation, then tone towards a colour (sepia, cyanotype...)."""
+    lum = cv.rgb @ np.array([0.299, 0.587, 0.114], F32)
+    if saturation != 1.0:
+        cv.rgb -= lum[..., None]
+        cv.rgb *= F32(saturation)
+        cv.rgb += lum[..., None]
+    if amount > 0:
+        c = cv.colour(color)
+        toned = lum[..., None] * (c / F32(max(float(c @ np.array([0.299, 0.587, 0.114])), 1e-3)))
+        cv.rgb += (toned - cv.rgb) * F32(amount)
+
+
+@effect("vignette", color="ink", strength=0.3, radius=0.7, noise=0.3)
+def vignette(cv: Canvas, rng: np.random.Generator, *, color: str, strength: float, radius: float, noise: float) -> None:
+    """Darkened, unevenly burnt edges."""
+    h, w = cv.shape
+    y = np.linspace(-1, 1, h, dtype=F32)[:, None]
+    x = np.linspace(-1, 1, w, dtype=F32)[None, :]
+    r = np.sqrt(x * x + y * y)
+    if noise > 0:
+        r += fractal_noise(h, w, cv.px(300), rng, octaves=3) * F32(noise * 0.12)
+    cv.blend(smoothstep(radius, 1.45, r) * F32(strength), cv.colour(color), "multiply")
+
+
+@effect("stains", color="ink", count=3, size=150.0, strength=0.1)
+def stains(cv: Canvas, rng: np.random.Generator, *, color: str, count: int, size: float, strength: float) -> None:
+    """Coffee-ring stains: a faint blot with a darker, ragged rim."""
+    h, w = cv.shape
+    c = cv.colour(color)
+    for _ in range(int(count)):
+        r = cv.px(size) * rng.uniform(0.5, 1.3)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        x0, x1 = max(0, int(cx - 1.4 * r)), min(w, int(cx + 1.4 * r))
+        y0, y1 = max(0, int(cy - 1.4 * r)), min(h, int(cy + 1.4 * r))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        yy = np.arange(y0, y1, dtype=F32)[:, None] - F32(cy)
+        xx = np.arange(x0, x1, dtype=F32)[None, :] - F32(cx)
+        d = np.sqrt(xx * xx + yy * yy) / F32(r)
+        d += fractal_noise(y1 - y0, x1 - x0, r * 0.6, rng, octaves=3) * F32(0.06)
+        blot = smoothstep(1.0, 0.9, d) * F32(0.35) + np.exp(-(((d - F32(0.97)) / F32(0.03)) ** 2)) * F32(0.8)
+        a = blot * F32(strength * rng.uniform(0.6, 1.0))
+        sub = cv.rgb[y0:y1, x0:x1]
+        sub *= F32(1) - a[..., None] * (F32(1) - c)
+
+
+@effect("grid", color="ink", spacing=64.0, width=0.6, major_every=4, major_width=1.3, opacity=0.3)
+def grid(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
+    """Drafting grid: thin lines every `spacing`, heavier every `major_every` lines."""
+    h, w = cv.shape
+    s = cv.px(p["spacing"])
+    a = np.zeros((h, w), F32)
+    for step, width in ((s, cv.px(p["width"])), (s * max(1, p["major_every"]), cv.px(p["major_width"]))):
+        ys = periodic_lines(np.arange(h, dtype=F32) - F32(h / 2), step, width)
+        xs = periodic_lines(np.arange(w, dtype=F32) - F32(w / 2), step, width)
+        np.maximum(a, np.maximum(ys[:, None], xs[None, :]), out=a)
+    cv.blend(a * F32(p["opacity"]), cv.colour(p["color"]))
+
+
+# ---------------------------------------------------------------- areas
+
+
+@effect("fill", kinds=["all"], color=None, opacity=1.0, mode="normal")
+def fill(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str | None, opacity: float, mode: str):
+    """Flat colour from masks: one colour for the union, or each kind its palette colour."""
+    if color is not None:
+        jobs = [(kinds, color)]
+    else:
+        expanded = sorted({k for s in kinds for k in selector_kinds(s)} & set(cv.layers.masks), key=KIND_ORDER.get)
+        jobs = [([k.value], kind_colour(cv, k)) for k in expanded]
+    for sel, key in jobs:
+        region = select_region(cv, sel, 0) if key is not None else None
+        if region is not None:
+            box, m = region
+            cv.blend(m * F32(opacity), cv.colour(key), mode, box)
+
+
+@effect("shadow", kinds=["buildings"], color="ink", dx=1.5, dy=1.5, blur=1.0, opacity=0.3)
+def shadow(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
+    """Soft drop shadow of the selected areas (put it before their fill)."""
+    dx, dy = round(cv.px(p["dx"])), round(cv.px(p["dy"]))
+    region = select_region(cv, p["kinds"], abs(dx) + abs(dy) + cv.px(3 * p["blur"]) + 2)
+    if region is None:
+        return
+    box, m = region
+    s = np.zeros_like(m)
+    h, w = m.shape
+    s[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = m[
+        max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)
+    ]
+    cv.blend(blur(s, cv.px(p["blur"])) * F32(p["opacity"]), cv.colour(p["color"]), "multiply", box)
+
+
+@effect(
+    "wash",
+    kinds=["water"],
+    color=None,
+    blur=6.0,
+    noise=0.12,
+    noise_scale=120.0,
+    threshold=0.45,
+    softness=0.08,
+    keep=0.3,
+    rim=0.6,
+    rim_width=5.0,
+    texture=0.3,
+    opacity=1.0,
+)
+def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
+    """Watercolour wash: blurred mask broken by noise, thresholded, textured, with a darker rim."""
+    if not cv.has(p["kinds"]):
+        return
+    m_full = cv.mask(p["kinds"])
+    box = bbox(m_full, cv.px(3 * p["blur"] + 2 * p["rim_width"] + 8))
+    if box is None:
+        return
+    m = m_full[box]
+    h, w = m.shape
+    f = blur(m, cv.px(p["blur"]))
+    # Keep part of the crisp shape so thin features (streams, lanes) survive the blur.
+    f += (m - f) * F32(p["keep"])
+    f += fractal_noise(h, w, cv.px(p["noise_scale"]), rng, octaves=5, persistence=0.55) * F32(p["noise"])
+    thr, soft = p["threshold"], max(p["softness"], 1e-3)
+    alpha = smoothstep(thr - soft, thr + soft, f)
+    del f
+    # Pigment pools at the wet edge: the band just inside the shape where the blurred alpha drops.
+    rim = alpha - blur(alpha, cv.px(p["rim_width"]))
+    np.clip(rim, 0, 1, out=rim)
+    rim *= F32(2.2 * p["rim"])
+    density = cv.granulation()[box] * F32(p["texture"])
+    density += F32(1)
+    density += rim
+    del rim
+    density *= alpha
+    density *= F32(p["opacity"])
+    del alpha
+    glaze(cv.rgb[box], density, cv.colour(p["color"] or _first_colour(cv, p["kinds"])))
+
+
+def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
+    """Layer transparent pigment: colour ** density (Beer-Lambert), by two linear pieces.
+
+    Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment).
+    """
+    one = np.minimum(density, F32(1))
+    more = np.clip(density - F32(1), 0, 1)
+    for c in range(3):
+        k = F32(1) - colour[c]
+        rgb[..., c] *= (F32(1) - one * k) * (F32(1) - more * k)
+
+
+def _first_colour(cv: Canvas, kinds: list[str]) -> str:
+    for s in kinds:
+        if s in cv.palette:
+            return s
+        for k in selector_kinds(s) if s not in ("land", "all") else ():
+            key = kind_colour(cv, k)
+            if key:
+                return key
+    return "ink"
+
+
+@effect("shore", kinds=["water"], color="water", width=24.0, opacity=0.5, power=1.6)
+def shore(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str, width: float, opacity, power):
+    """Colour band along the inner edge of an area, fading away from the edge (old-map coast tint)."""
+    region = select_region(cv, kinds, 2)
+    if region is None:
+        return
+    box, m = region
+    d = offshore_distance(cv, box, m, cv.px(width))
+    a = np.clip(F32(1) - d / F32(cv.px(width)), 0, 1) ** F32(power)
+    a *= m
+    cv.blend(a * F32(opacity), cv.colour(color), "multiply", box)

@@ -1,0 +1,110 @@
+"""Procedural textures: value/fractal noise, paper grain and fibres.
+
+Deterministic from the numpy Generator passed in, vectorised, float32. Sizes are in pixels of the
+image being painted; callers scale them with the image so big and small renders look alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import skia
+
+from app.styles.filters import blur, upsample
+
+F32 = np.float32
+
+
+def value_noise(h: int, w: int, cell: float, rng: np.random.Generator) -> np.ndarray:
+    """Smooth random field, features about `cell` px apart, values in [-1, 1]."""
+    cell = max(float(cell), 1.0)
+    gh = max(2, math.ceil(h / cell) + 1)
+    gw = max(2, math.ceil(w / cell) + 1)
+    grid = rng.random((gh, gw), dtype=F32)
+    grid *= F32(2)
+    grid -= F32(1)
+    return upsample(grid, h, w, smooth=True)
+
+
+def fractal_noise(
+    h: int,
+    w: int,
+    scale: float,
+    rng: np.random.Generator,
+    *,
+    octaves: int = 4,
+    persistence: float = 0.5,
+    lacunarity: float = 2.0,
+) -> np.ndarray:
+    """Sum of value-noise octaves, coarsest features `scale` px; normalised to zero mean, unit std."""
+    cells = []
+    cell = float(scale)
+    for _ in range(max(1, octaves)):
+        if cell < 1.5 and cells:
+            break
+        cells.append(cell)
+        cell /= lacunarity
+    # Sum the octaves on a grid a few times coarser than the finest cell, then interpolate once.
+    f = max(1, int(cells[-1] / 3))
+    sh, sw = math.ceil(h / f), math.ceil(w / f)
+    out = np.zeros((sh, sw), F32)
+    amp = 1.0
+    for cell in cells:
+        n = value_noise(sh, sw, cell / f, rng)
+        n *= F32(amp)
+        out += n
+        amp *= persistence
+    if (sh, sw) != (h, w):
+        out = upsample(out, h, w)
+    return _normalise(out)
+
+
+def _normalise(a: np.ndarray) -> np.ndarray:
+    step = max(1, int(math.sqrt(a.size / 250_000)))
+    sample = a[::step, ::step]
+    a -= F32(sample.mean())
+    std = float(sample.std())
+    if std > 1e-6:
+        a *= F32(1.0 / std)
+    return a
+
+
+def grain(h: int, w: int, size: float, rng: np.random.Generator) -> np.ndarray:
+    """Fine paper tooth: white noise softened to `size` px, zero mean, unit std."""
+    g = rng.standard_normal((h, w), dtype=F32)
+    if size > 0.5:
+        g = blur(g, size * 0.6)
+    return _normalise(g)
+
+
+def fibres(h: int, w: int, unit: float, rng: np.random.Generator, *, density: float = 1.0) -> np.ndarray:
+    """Paper fibres: short thin curved strands, 0..1 coverage (float32)."""
+    buf = np.zeros((h, w), np.uint8)
+    surface = skia.Surface.MakeRasterDirect(skia.ImageInfo.MakeA8(w, h), buf, w)
+    canvas = surface.getCanvas()
+    n = int(density * 900 * (h * w) / (1024 * 1024))
+    if n <= 0:
+        return buf.astype(F32)
+    xy = rng.random((n, 2)) * (w, h)
+    length = rng.uniform(6, 26, n) * unit
+    angle = rng.uniform(0, math.pi, n)
+    bend = rng.normal(0, 0.35, n)
+    group = rng.integers(0, 4, n)
+    for g in range(4):
+        path = skia.Path()
+        for i in np.flatnonzero(group == g):
+            x, y = xy[i]
+            dx, dy = math.cos(angle[i]) * length[i] / 2, math.sin(angle[i]) * length[i] / 2
+            cx, cy = x - dy * bend[i], y + dx * bend[i]
+            path.moveTo(x - dx, y - dy)
+            path.quadTo(cx, cy, x + dx, y + dy)
+        paint = skia.Paint(
+            AntiAlias=True,
+            Style=skia.Paint.kStroke_Style,
+            StrokeWidth=max(0.5, (0.5 + 0.25 * g) * unit),
+            Color=skia.ColorSetARGB(70 + 45 * g, 0, 0, 0),
+        )
+        canvas.drawPath(path, paint)
+    del surface, canvas
+    return buf.astype(F32) * F32(1 / 255)
