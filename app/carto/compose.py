@@ -80,6 +80,26 @@ def _tidy(geoms: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
+def _world_sea(data: MapData, tidy: np.ndarray, proj, frame):
+    """For world/continent maps of land areas (countries) with no sea: the sea polygon, in lon/lat.
+
+    It is the data window (densified, so it follows the projection's curved edges) minus the land;
+    built in lon/lat and projected like any feature, so it lands exactly between the countries.
+    """
+    if proj.kind != "world" or np.any(data.kinds == Kind.SEA):
+        return None
+    land_kinds = (Kind.ADMIN, Kind.OTHER, Kind.PARK, Kind.FOREST)
+    polys = [g for g, k in zip(data.geometries, data.kinds) if k in land_kinds and g is not None]
+    polys = [g for g in polys if shapely.get_dimensions(g) == 2]
+    if len(polys) < 2:
+        return None
+    x0, y0, x1, y1 = data.frame_bounds()
+    window = shapely.segmentize(shapely.box(max(x0, -180.0), max(y0, -90.0), min(x1, 180.0), min(y1, 90.0)), 1.0)
+    land = shapely.union_all(shapely.make_valid(np.array(polys, object)))
+    sea = shapely.difference(window, land)
+    return None if sea.is_empty else sea
+
+
 def compose(
     data: MapData,
     *,
@@ -125,6 +145,11 @@ def compose(
         tidy[sl] = _tidy(px, width, height)
         cancel.check()
     progress("compose", chunks + 1, chunks + 2, "ordering layers")
+    sea = _world_sea(data, tidy, proj, frame)
+    if sea is not None:  # country-scale data: the ocean is what the land polygons leave of the globe
+        data = MapData.merge([data, MapData.from_lists([sea], [Kind.SEA], [None])])
+        sea_px = to_pixels(split_at_seam(np.array([sea], object), proj), proj, frame)
+        tidy = np.concatenate([tidy, _tidy(sea_px, width, height)])
     alive = ~shapely.is_missing(tidy)
     order = np.array([KIND_ORDER[k] for k in data.kinds], int)
     idx = np.flatnonzero(alive)

@@ -52,7 +52,7 @@ class Cartouche:
     @classmethod
     def layout(cls, title, subtitle, typo: Typography, size, unit: float, inset: float, image=None):
         style = typo.cartouche
-        if style == "none" or not (title or subtitle):
+        if not (title or subtitle):  # "none" still draws the title, just without a frame
             return None
         W, H = size
         max_w = W * (0.86 if style == "banner" else 0.62)
@@ -93,10 +93,14 @@ class Cartouche:
 
     def draw(self, canvas: skia.Canvas) -> None:
         u, t = self.unit, self.typo
-        ink, paper = hex_color(t.ink), hex_color(t.cartouche_fill, 238)
+        ink = hex_color(t.ink)
+        paper = hex_color(t.cartouche_fill, 255 if self.style == "banner" else 238)  # a banner ends the map
         x0, y0, x1, y1 = self.box
         rect = skia.Rect(x0, y0, x1, y1)
         rule = skia.Paint(AntiAlias=True, Color=ink, Style=skia.Paint.kStroke_Style, StrokeWidth=max(u, 0.8))
+        if self.style == "none":
+            self._text(canvas, halo=True)
+            return
         if self.style != "banner":
             shadow = skia.Paint(AntiAlias=True, Color=hex_color(t.ink, 60))
             shadow.setMaskFilter(skia.MaskFilter.MakeBlur(skia.kNormal_BlurStyle, 4 * u))
@@ -114,18 +118,34 @@ class Cartouche:
             thin = skia.Paint(rule)
             thin.setStrokeWidth(max(0.5 * u, 0.5))
             canvas.drawRect(rect, thin)
-        cx = 0.5 * (x0 + x1)
-        title_color, label_color = hex_color(t.title_color), hex_color(t.label_color)
-        for run, y, color in ((self.title, self.title_y, title_color), (self.subtitle, self.sub_y, label_color)):
-            if run is not None:
-                xf, _ = straight(run, cx, y, "center")
-                blob = text_blob(run, xf)
-                if blob is not None:
-                    canvas.drawTextBlob(blob, 0, 0, skia.Paint(AntiAlias=True, Color=color))
+        self._text(canvas)
         if self.style == "ornate" and self.title and self.subtitle:
             _divider(
-                canvas, cx, 0.5 * (self.title_y + self.sub_y) + self.title.descent * 0.25, self.title.width, u, ink
+                canvas,
+                0.5 * (x0 + x1),
+                0.5 * (self.title_y + self.sub_y) + self.title.descent * 0.25,
+                self.title.width,
+                u,
+                ink,
             )
+
+    def _text(self, canvas: skia.Canvas, *, halo: bool = False) -> None:
+        """Title and subtitle, centred in the box; with a soft halo when there is no frame behind them."""
+        t, u = self.typo, self.unit
+        cx = 0.5 * (self.box[0] + self.box[2])
+        title_color, label_color = hex_color(t.title_color), hex_color(t.label_color)
+        for run, y, color in ((self.title, self.title_y, title_color), (self.subtitle, self.sub_y, label_color)):
+            if run is None:
+                continue
+            xf, _ = straight(run, cx, y, "center")
+            blob = text_blob(run, xf)
+            if blob is None:
+                continue
+            if halo:
+                glow = skia.Paint(AntiAlias=True, Color=hex_color(t.halo_color, 200))
+                glow.setMaskFilter(skia.MaskFilter.MakeBlur(skia.kNormal_BlurStyle, 3 * u))
+                canvas.drawTextBlob(blob, 0, 0, glow)
+            canvas.drawTextBlob(blob, 0, 0, skia.Paint(AntiAlias=True, Color=color))
 
     def _ornate(self, canvas: skia.Canvas, rect: skia.Rect, ink) -> None:
         u = self.unit
