@@ -98,7 +98,8 @@ def test_finish_draws_the_title_and_leaves_the_rest(city):
     changed = np.any(out[y0:y1, x0:x1] != image[y0:y1, x0:x1], axis=2)
     assert changed.mean() > 0.5
     assert image is not out and np.any(image != out)
-    plain = finish(image, scene, Typography(cartouche="none", north_arrow="none"), labels=False, scale_bar=False)
+    untitled = compose(city, size=(800, 600))
+    plain = finish(image, untitled, Typography(cartouche="none", north_arrow="none"), labels=False, scale_bar=False)
     assert np.array_equal(plain, image)
 
 
@@ -106,8 +107,14 @@ def test_finish_draws_the_title_and_leaves_the_rest(city):
 def test_every_cartouche_style_draws(city, style):
     scene = compose(city, size=(640, 480), title="Testhaven", subtitle="Subtitle")
     image = np.full((480, 640, 3), 200, np.uint8)
-    out = finish(image, scene, Typography(cartouche=style, north_arrow="none"), labels=False, scale_bar=False)
-    assert np.any(out != image) == (style != "none")
+    typo = Typography(cartouche=style, north_arrow="none")
+    out = finish(image, scene, typo, labels=False, scale_bar=False)
+    assert np.any(out != image)  # "none" means a title without a frame, not no title
+    box = layout_overlay(scene, typo, labels=False, image=image).cartouche.box
+    x0, y0, x1, y1 = (int(v) for v in box)
+    inside = np.any(out[y0:y1, x0:x1] != image[y0:y1, x0:x1], axis=2).mean()
+    # a frame fills its box; a frameless title touches only the glyphs and their halo
+    assert (inside < 0.6) if style == "none" else (inside > 0.6)
 
 
 def test_north_arrow_turns_with_the_map(city):
