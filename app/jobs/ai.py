@@ -45,9 +45,9 @@ def strength_for(creativity: float) -> float:
 
 
 def stage_size(resolution: int, size: tuple[int, int]) -> tuple[int, int]:
-    """About resolution² pixels with the request's aspect, multiples of 16."""
+    """About resolution² pixels with the request's aspect, multiples of 16; never more than the output needs."""
     w, h = size
-    scale = (resolution * resolution / (w * h)) ** 0.5
+    scale = min(1.0, (resolution * resolution / (w * h)) ** 0.5)
     return max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16)
 
 

@@ -1,0 +1,140 @@
+"""The AI engines through the one render chain and the CLI, with tiny random-weight packs on disk."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from app.cli import example_inputs
+from app.errors import ModelUnavailable
+from app.jobs.ai import AIOptions, Engines, stage_size, strength_for
+from app.jobs.render import RenderRequest, render
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZE = (128, 96)
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    """A models folder with the tiny packs imported exactly as a user imports real downloads."""
+    from app.inference.packs import build_all
+
+    packs = build_all(tmp_path_factory.mktemp("packs"))
+    root = tmp_path_factory.mktemp("models")
+    engines = Engines(root)
+    for name in ("z_image", "klein", "controlnet"):
+        engines.store.import_path(packs[name])
+    return root
+
+
+def cli(*args, models_dir=None):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if models_dir is not None:
+        env["MAPBRUSH_MODELS_DIR"] = str(models_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *map(str, args)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
+    )
+
+
+def test_stage_size_keeps_aspect_and_never_upscales():
+    assert stage_size(1024, (3000, 2000)) == (1248, 832)
+    assert stage_size(1024, (128, 96)) == (128, 96)
+    assert strength_for(0) < strength_for(0.5) < strength_for(1) <= 1
+
+
+def test_preview_then_final_in_process_without_reloading(models_dir):
+    engines = Engines(models_dir)
+    req = RenderRequest(inputs=example_inputs(), style="ink", size=SIZE, engine="preview", seed=3)
+    first = render(req, engines=engines)
+    assert first.engine == "preview" and first.image.shape == (96, 128, 3)
+    assert set(first.stages) == {"sketch", "preview"}
+    meta = first.metadata
+    assert meta["engine"] == "preview" and meta["models"] == ["z-image-turbo:bf16"]
+    assert 0.0 <= meta["fidelity"] <= 1.0 and meta["tier"] == engines.tier.name
+    assert "ink" in meta["prompt"] or "pen" in meta["prompt"]
+    builds = engines.manager.stats["pipeline_builds"]
+    loads = engines.manager.stats["component_loads"]
+
+    again = render(req, data=first.data, engines=engines)
+    assert engines.manager.stats["pipeline_builds"] == builds  # the second image never reloads weights
+    assert engines.manager.stats["component_loads"] == loads
+    assert (again.image == first.image).all()  # fixed seed → same picture
+
+    final = render(
+        RenderRequest(
+            inputs=example_inputs(),
+            style="ink",
+            size=SIZE,
+            engine="final",
+            seed=3,
+            ai=AIOptions(reference=first.stages["preview"]),
+        ),
+        data=first.data,
+        engines=engines,
+    )
+    assert final.engine == "final" and final.metadata["models"] == ["flux2-klein-4b:bf16"]
+    assert final.image.shape == (96, 128, 3)
+
+
+def test_controlnet_guide_is_recorded(models_dir):
+    engines = Engines(models_dir)
+    req = RenderRequest(inputs=example_inputs(), size=SIZE, engine="preview", seed=1, ai=AIOptions(guide="controlnet"))
+    res = render(req, engines=engines)
+    assert res.metadata["stages"]["preview"]["guide"] == "controlnet"
+
+
+def test_missing_model_raises_model_unavailable_naming_the_command(tmp_path):
+    engines = Engines(tmp_path / "empty")
+    with pytest.raises(ModelUnavailable) as err:
+        render(RenderRequest(inputs=example_inputs(), size=SIZE, engine="preview"), engines=engines)
+    assert "mapbrush models download z-image-turbo" in err.value.message
+
+
+def test_cli_preview_and_final_write_pngs_with_model_metadata(models_dir, tmp_path):
+    prev = tmp_path / "preview.png"
+    proc = cli("render", "--example", "--engine", "preview", "--size", "128x96", "--seed", "5", "-o", prev,
+               "--json", models_dir=models_dir)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metadata"]["engine"] == "preview"
+    final = tmp_path / "final.png"
+    proc = cli("render", "--example", "--engine", "final", "--reference", prev, "--size", "128x96", "-o", final,
+               models_dir=models_dir)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads(cli("inspect", final, "--json").stdout)["mapbrush"]
+    assert meta["engine"] == "final" and meta["models"] == ["flux2-klein-4b:bf16"] and "fidelity" in meta
+
+
+def test_cli_missing_model_exits_3_with_one_line(tmp_path):
+    proc = cli("render", "--example", "--engine", "preview", "-o", tmp_path / "x.png", models_dir=tmp_path / "none")
+    assert proc.returncode == 3
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("mapbrush:")]
+    assert len(lines) == 1 and "mapbrush models download z-image-turbo" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_cli_auto_falls_back_to_procedural_without_models(tmp_path):
+    out = tmp_path / "auto.png"
+    proc = cli("render", "--example", "--engine", "auto", "--size", "160x120", "-o", out, models_dir=tmp_path / "none")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(cli("inspect", out, "--json").stdout)["mapbrush"]["engine"] == "procedural"
+
+
+def test_cli_models_list_doctor_and_import(models_dir, tmp_path):
+    rows = json.loads(cli("models", "list", "--json", models_dir=models_dir).stdout)
+    installed = {(r["model"], r["variant"]) for r in rows if r["installed"].startswith("yes")}
+    assert ("z-image-turbo", "bf16") in installed and ("flux2-klein-4b", "bf16") in installed
+    doc = cli("doctor", "--json", models_dir=models_dir)
+    assert doc.returncode == 0, doc.stderr
+    facts = json.loads(doc.stdout)["facts"]
+    assert "RAM" in facts and "Tier" in facts
+    pickle = tmp_path / "model.ckpt"
+    pickle.write_bytes(b"\x80\x04not really")
+    proc = cli("models", "import", pickle, models_dir=tmp_path / "m")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
