@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("styles", help="list the styles")
     s.add_argument("--styles-dir", type=Path, help="folder of user style files")
     s.add_argument("--json", action="store_true")
+    g = sub.add_parser("gui", help="open the MapBrush window (the default with no command)")
+    g.add_argument("files", nargs="*", type=Path, help="map files (or a MapBrush PNG) to open")
+    g.add_argument("--screenshot", type=Path, help="save a screenshot of the window once the sketch shows, then exit")
+
     from app.cli_models import add_parsers
 
     add_parsers(sub)
@@ -318,7 +322,19 @@ def cmd_models(args) -> int:
     return run(args)
 
 
+def cmd_gui(args) -> int:
+    try:
+        from app.ui.app import run
+    except ImportError as exc:
+        raise AppError(
+            f"the window needs PySide6, which could not be loaded ({exc}); "
+            "install it with: pip install 'PySide6-Essentials>=6.8,<6.12' — or use `mapbrush render`"
+        ) from None
+    return run([str(f) for f in args.files], screenshot=str(args.screenshot) if args.screenshot else None)
+
+
 COMMANDS = {
+    "gui": cmd_gui,
     "render": cmd_render,
     "inspect": cmd_inspect,
     "styles": cmd_styles,
@@ -334,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.debug = debug
-    if not args.command:
-        parser.print_help()
-        return 0
+    if not args.command:  # no command: the desktop window
+        args = parser.parse_args(["gui"])
+        args.debug = debug
     try:
         return COMMANDS[args.command](args)
     except Cancelled:
