@@ -5,8 +5,10 @@ The CLI and the GUI both call `render()`; neither re-implements a step.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +99,7 @@ def render(
     between images — one is made for this call when an AI engine is needed and none is given.
     """
     from app.carto.compose import compose
-    from app.render.overlay import finish
+    from app.render.overlay import finish, layout_overlay
     from app.render.raster import rasterize
     from app.styles.catalog import get_style
     from app.styles.painter import paint
@@ -133,8 +135,26 @@ def render(
     layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
     timings["rasterize"] = time.perf_counter() - t
 
+    # Label placement (Python) runs beside the painting (numpy, which releases the GIL): on two cores
+    # this hides most of it. The title goes in the corner where the map itself is quietest.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="mapbrush-layout")
+    layout_job = pool.submit(
+        layout_overlay,
+        scene,
+        style.typography,
+        image=layers.structure,
+        labels=req.labels,
+        scale_bar=req.scale_bar,
+        north_arrow=req.north_arrow,
+        cancel=cancel,
+    )
+    pool.shutdown(wait=False)
     t = time.perf_counter()
-    sketch = paint(layers, style, seed=seed, progress=progress, cancel=cancel)
+    try:
+        sketch = paint(layers, style, seed=seed, progress=progress, cancel=cancel)
+    except BaseException:
+        cancel_layout(layout_job)
+        raise
     timings["paint"] = time.perf_counter() - t
     stages = {"sketch": sketch}
     base, engine, ai_meta = sketch, "procedural", {}
@@ -186,6 +206,7 @@ def render(
         labels=req.labels,
         scale_bar=req.scale_bar,
         north_arrow=req.north_arrow,
+        layout=layout_job.result(),
         progress=progress,
         cancel=cancel,
     )
@@ -193,6 +214,12 @@ def render(
 
     metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta)
     return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine)
+
+
+def cancel_layout(job: Future) -> None:
+    """Wait for an abandoned layout job so no thread outlives the render (it is short, and cancellable)."""
+    with contextlib.suppress(Exception):  # its error is irrelevant once the render failed
+        job.result()
 
 
 def _ai_stages(engine: str, engines, opts) -> list[str]:

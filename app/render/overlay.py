@@ -121,17 +121,21 @@ def finish(
     labels: bool = True,
     scale_bar: bool = True,
     north_arrow: bool = True,
+    layout: OverlayLayout | None = None,
     progress=NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> np.ndarray:
-    """Draw labels, title cartouche, scale bar and north arrow on a copy of `image` (HxWx3 uint8)."""
+    """Draw labels, title cartouche, scale bar and north arrow on a copy of `image` (HxWx3 uint8).
+
+    `layout` (from `layout_overlay`) skips the placement, e.g. when it was computed while painting.
+    """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise InputError(f"the image to finish must be HxWx3 uint8, got {image.shape} {image.dtype}")
     H, W = image.shape[:2]
     if scene.size != (W, H):
         raise InputError(f"the image is {W}×{H} but the map was laid out for {scene.size[0]}×{scene.size[1]}")
     progress("finish", 0, 3, "placing labels")
-    lay = layout_overlay(
+    lay = layout or layout_overlay(
         scene, typography, image=image, labels=labels, scale_bar=scale_bar, north_arrow=north_arrow, cancel=cancel
     )
     cancel.check()
