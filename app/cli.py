@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Turn map data into finished map art.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    p.add_argument("--models-dir", dest="global_models_dir", type=Path,
+                   help="models folder for every command (also env MAPBRUSH_MODELS_DIR)")  # fmt: skip
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     r = sub.add_parser("render", help="render map files to a PNG")
@@ -350,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.debug = debug
+    if args.global_models_dir is not None:
+        import os
+
+        os.environ["MAPBRUSH_MODELS_DIR"] = str(args.global_models_dir)
     if not args.command:  # no command: the desktop window
         args = parser.parse_args(["gui"])
         args.debug = debug
