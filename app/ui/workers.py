@@ -10,13 +10,16 @@ A job submitted under a `key` supersedes (cancels) the previous job with the sam
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.errors import Cancelled
 from app.jobs.cancel import CancelToken
@@ -120,14 +123,48 @@ def _is_app_error(exc: object) -> bool:
     return isinstance(exc, AppError)
 
 
-class _Runnable(QRunnable):
-    def __init__(self, job: Job) -> None:
-        super().__init__()
-        self.job = job
-        self.setAutoDelete(True)
+class WorkerPool:
+    """Python threads (not QThreads: some libraries keep per-thread state in `threading.local`, which a
+    QThreadPool thread loses between jobs) taking jobs from a priority queue, highest priority first."""
 
-    def run(self) -> None:
-        self.job.execute()
+    def __init__(self, threads: int, name: str) -> None:
+        self.max_threads = threads
+        self.name = name
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def start(self, job: Job, priority: int = 0) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put((-priority, next(self._seq), job))
+        if len(self._threads) < self.max_threads:
+            t = threading.Thread(target=self._loop, name=f"{self.name}-{len(self._threads)}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _loop(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            try:
+                job.execute()
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def wait(self, msecs: int = 30000) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=msecs / 1000)
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._queue.put((1 << 30, next(self._seq), None))
+        self._threads.clear()
 
 
 class Lanes(QObject):
@@ -137,11 +174,8 @@ class Lanes(QObject):
 
     def __init__(self, cpu_threads: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.cpu = QThreadPool(self)
-        self.cpu.setMaxThreadCount(cpu_threads or max(2, min(4, (os.cpu_count() or 2) - 1)))
-        self.gpu = QThreadPool(self)
-        self.gpu.setMaxThreadCount(1)
-        self.gpu.setExpiryTimeout(-1)  # one thread for the life of the app: it owns every pipeline
+        self.cpu = WorkerPool(cpu_threads or max(2, min(4, (os.cpu_count() or 2) - 1)), "mapbrush-cpu")
+        self.gpu = WorkerPool(1, "mapbrush-gpu")  # one thread for the life of the app: it owns every pipeline
         self._keyed: dict[str, Job] = {}
         self._live: set[Job] = set()
 
@@ -160,7 +194,7 @@ class Lanes(QObject):
         if len(self._live) == 1:
             self.busy_changed.emit(True)
         pool = self.gpu if lane == "gpu" else self.cpu
-        pool.start(_Runnable(job), priority)
+        pool.start(job, priority)
         return job
 
     def current(self, key: str) -> Job | None:
@@ -176,9 +210,13 @@ class Lanes(QObject):
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until both lanes are idle (for shutdown and tests)."""
-        a = self.cpu.waitForDone(msecs)
-        b = self.gpu.waitForDone(msecs)
+        a = self.cpu.wait(msecs)
+        b = self.gpu.wait(msecs)
         return a and b
+
+    def shutdown(self) -> None:
+        self.cpu.shutdown()
+        self.gpu.shutdown()
 
     def _forget(self, job: Job, key: str | None) -> None:
         self._live.discard(job)

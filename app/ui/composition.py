@@ -1,0 +1,147 @@
+"""What the person has chosen in the window (style, framing, layers, title, seed, AI options), as plain data.
+
+No Qt here: the window edits a `Composition`, turns it into a `RenderRequest`, and restores one from the
+`mapbrush` metadata of an exported PNG.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from app.mapdata.model import Kind
+
+SKETCH_LONG_SIDE = 1024
+SQRT2 = math.sqrt(2.0)
+ASPECTS: dict[str, tuple[float, float] | None] = {
+    "Square": (1.0, 1.0),
+    "4:3": (4.0, 3.0),
+    "3:2": (3.0, 2.0),
+    "16:9": (16.0, 9.0),
+    "A-series portrait": (1.0, SQRT2),
+    "A-series landscape": (SQRT2, 1.0),
+    "Custom": None,
+}
+LAYER_GROUPS: dict[str, frozenset[Kind]] = {
+    "water": frozenset({Kind.SEA, Kind.WATER, Kind.WATERWAY}),
+    "parks": frozenset({Kind.PARK}),
+    "forest": frozenset({Kind.FOREST}),
+    "buildings": frozenset({Kind.BUILDING}),
+    "roads": frozenset({Kind.MOTORWAY, Kind.PRIMARY, Kind.SECONDARY, Kind.TERTIARY, Kind.RESIDENTIAL, Kind.SERVICE}),
+    "paths": frozenset({Kind.PATH}),
+    "rail": frozenset({Kind.RAIL}),
+    "tracks": frozenset({Kind.TRACK}),
+    "points": frozenset({Kind.POI}),
+    "labels": frozenset(),  # street and place names (the overlay), not a kind
+}
+
+
+@dataclass(frozen=True)
+class Composition:
+    style: str = "watercolor"
+    aspect: str = "4:3"
+    custom_size: tuple[int, int] = (2400, 1800)
+    margin: float = 0.06
+    rotation: float = 0.0
+    show_title: bool = True
+    title: str = ""  # "" → the place name found in the data
+    subtitle: str = ""
+    hidden: frozenset[str] = field(default_factory=frozenset)  # names of LAYER_GROUPS switched off
+    seed: int | None = None  # used only when seed_locked
+    seed_locked: bool = False
+    creativity: float | None = None  # None → the style's default
+    prompt_extra: str = ""
+
+    def with_(self, **changes: Any) -> Composition:
+        return replace(self, **changes)
+
+    # ----- to a request ---------------------------------------------------------------------------
+    def aspect_ratio(self) -> float:
+        wh = ASPECTS.get(self.aspect)
+        if wh is None:
+            w, h = self.custom_size
+            return max(w, 1) / max(h, 1)
+        return wh[0] / wh[1]
+
+    def size(self, long_side: int = SKETCH_LONG_SIDE) -> tuple[int, int]:
+        """Pixel size with this framing's aspect and the given long side."""
+        r = self.aspect_ratio()
+        if r >= 1:
+            return long_side, max(16, round(long_side / r))
+        return max(16, round(long_side * r)), long_side
+
+    def kinds(self) -> frozenset[Kind] | None:
+        off = frozenset().union(*(LAYER_GROUPS[g] for g in self.hidden if g in LAYER_GROUPS))
+        return None if not off else frozenset(Kind) - off
+
+    def request(self, inputs: list[Path], *, size: tuple[int, int] | None = None, engine: str = "procedural"):
+        from app.jobs.render import RenderRequest
+        from app.paths import user_styles_dir
+
+        return RenderRequest(
+            inputs=list(inputs),
+            style=self.style,
+            size=size or self.size(),
+            engine=engine,
+            title=(self.title.strip() or None) if self.show_title else "",
+            subtitle=self.subtitle.strip() or None,
+            seed=self.seed if self.seed_locked else None,
+            margin=self.margin,
+            rotation=self.rotation,
+            kinds=self.kinds(),
+            labels="labels" not in self.hidden,
+            user_styles_dir=user_styles_dir(),
+        )
+
+    def ai_options(self, reference=None):
+        from app.jobs.ai import AIOptions
+
+        return AIOptions(creativity=self.creativity, prompt_extra=self.prompt_extra.strip(), reference=reference)
+
+    # ----- from a PNG's metadata ------------------------------------------------------------------
+    @classmethod
+    def from_metadata(cls, meta: dict, base: Composition | None = None) -> Composition:
+        """The composition a MapBrush PNG was made with; what the metadata lacks comes from `base`."""
+        c = base or cls()
+        changes: dict[str, Any] = {}
+        if isinstance(meta.get("style"), str):
+            changes["style"] = meta["style"]
+        size = meta.get("size")
+        if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size):
+            changes["aspect"] = aspect_name(size[0], size[1])
+            changes["custom_size"] = (size[0], size[1])
+        for key in ("margin", "rotation"):
+            if isinstance(meta.get(key), int | float):
+                changes[key] = float(meta[key])
+        title = meta.get("title")
+        changes["show_title"] = bool(title)
+        changes["title"] = title if isinstance(title, str) else ""
+        changes["subtitle"] = meta["subtitle"] if isinstance(meta.get("subtitle"), str) else ""
+        if isinstance(meta.get("seed"), int):
+            changes["seed"], changes["seed_locked"] = meta["seed"], True
+        changes["hidden"] = _hidden_from(meta.get("kinds"), meta.get("labels", True))
+        if isinstance(meta.get("creativity"), int | float):
+            changes["creativity"] = float(meta["creativity"])
+        return c.with_(**changes)
+
+
+def aspect_name(w: int, h: int) -> str:
+    r = w / h
+    for name, wh in ASPECTS.items():
+        if wh is not None and abs(r - wh[0] / wh[1]) < 0.01:
+            return name
+    return "Custom"
+
+
+def _hidden_from(kinds: Any, labels: Any) -> frozenset[str]:
+    hidden = set()
+    if isinstance(kinds, list):
+        shown = {k for k in kinds if isinstance(k, str)}
+        for name, group in LAYER_GROUPS.items():
+            if group and not ({k.value for k in group} & shown):
+                hidden.add(name)
+    if labels is False:
+        hidden.add("labels")
+    return frozenset(hidden)

@@ -1,0 +1,347 @@
+"""The main window: map panel · preview · style panel, actions, progress, history, status."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import AppError
+from app.settings import Settings
+from app.ui.bars import EngineStatus, ProgressPanel
+from app.ui.composition import Composition
+from app.ui.history import Entry, HistoryStrip
+from app.ui.map_panel import MapPanel
+from app.ui.messages import MessageBar
+from app.ui.preview import PreviewPane
+from app.ui.session import Session
+from app.ui.style_panel import StylePanel
+from app.ui.tasks import EngineHolder
+from app.ui.workers import Job
+
+log = logging.getLogger(__name__)
+MAP_FILTER = "Map data (*.geojson *.json *.gpx *.kml *.kmz *.shp *.zip *.gpkg *.fgb *.osm *.pbf *.png);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    sketch_shown = Signal()
+
+    def __init__(self, settings: Settings | None = None, *, config_dir: Path | None = None, probe: bool = True):
+        super().__init__()
+        from app.paths import user_styles_dir
+        from app.styles.catalog import load_styles
+
+        self.settings = settings or Settings()
+        self.config_dir = config_dir
+        errors: list[AppError] = []
+        styles = load_styles(user_styles_dir(), errors=errors)
+        holder = EngineHolder(self.settings.models_dir or None, self.settings.tier_override or None)
+        self.session = Session(styles, holder, self)
+        self.setWindowTitle("MapBrush")
+        self.setAcceptDrops(True)
+        self.resize(1500, 920)
+
+        self.map_panel = MapPanel(self)
+        self.style_panel = StylePanel(styles, self)
+        self.preview = PreviewPane(self)
+        self.messages = MessageBar(self)
+        self.history = HistoryStrip(self)
+        self.progress_panel = ProgressPanel(self)
+        self.engine_status = EngineStatus(self)
+        self._build_layout()
+        self._build_actions_row()
+        from app.ui.menus import build_menus
+
+        build_menus(self)
+
+        c = Composition(style=self.settings.style if self.settings.style in styles else next(iter(styles)))
+        self.map_panel.apply(c)
+        self.style_panel.apply(c)
+        self.session.composition = self._read_composition()
+        self._foreground: list[Job] = []
+        self._connect()
+        self._update_ai_buttons()
+        if errors:
+            self.messages.show_message(
+                "Some of your style files were skipped: " + "; ".join(e.one_line() for e in errors)
+            )
+        warm_up_imports()
+        if probe:
+            self.session.probe()
+
+    # ----- layout ---------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        left = QScrollArea(self)
+        left.setWidget(self.map_panel)
+        left.setWidgetResizable(True)
+        left.setMinimumWidth(300)
+        right = QScrollArea(self)
+        right.setWidget(self.style_panel)
+        right.setWidgetResizable(True)
+        right.setMinimumWidth(360)
+        centre = QWidget(self)
+        self.centre_layout = QVBoxLayout(centre)
+        self.centre_layout.setContentsMargins(4, 4, 4, 4)
+        self.centre_layout.addWidget(self.messages)
+        self.centre_layout.addWidget(self.preview, 1)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(centre)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([320, 800, 380])
+        self.setCentralWidget(split)
+        self.statusBar().addWidget(self.progress_panel, 1)
+        self.statusBar().addPermanentWidget(self.engine_status)
+
+    def _build_actions_row(self) -> None:
+        row = QHBoxLayout()
+        self.preview_button = QPushButton("Preview", self)
+        self.preview_button.setObjectName("preview_button")
+        self.final_button = QPushButton("Final render", self)
+        self.final_button.setObjectName("final_button")
+        self.models_button = QPushButton("Manage models…", self)
+        self.export_button = QPushButton("Export PNG…", self)
+        self.export_button.setEnabled(False)
+        for b in (self.preview_button, self.final_button, self.models_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.export_button)
+        self.centre_layout.addLayout(row)
+        self.centre_layout.addWidget(self.history)
+
+    def _connect(self) -> None:
+        s = self.session
+        self.map_panel.changed.connect(self._composition_edited)
+        self.style_panel.changed.connect(self._composition_edited)
+        self.map_panel.open_requested.connect(self.open_dialog)
+        self.map_panel.remove_requested.connect(s.remove_files)
+        s.files_changed.connect(self._files_changed)
+        s.load_errors.connect(lambda errs: self.messages.show_message("Could not load: " + "; ".join(errs)))
+        s.sketch_ready.connect(self._sketch_ready)
+        s.ai_ready.connect(self._ai_ready)
+        s.thumbnail_ready.connect(self.style_panel.set_thumbnail)
+        s.engine_status.connect(self._engine_status)
+        s.job_started.connect(self._job_started)
+        s.job_failed.connect(self.messages.show_error)
+        s.exported.connect(lambda p: self.messages.show_message(f"Saved {p}", level="info"))
+        self.preview_button.clicked.connect(lambda: self._run_ai("preview"))
+        self.final_button.clicked.connect(lambda: self._run_ai("final"))
+        self.models_button.clicked.connect(self.manage_models)
+        self.engine_status.manage_models.connect(self.manage_models)
+        self.export_button.clicked.connect(self.export_dialog)
+        self.progress_panel.cancel_requested.connect(self.cancel_foreground)
+        self.history.restore.connect(self._restore_entry)
+
+    # ----- loading --------------------------------------------------------------------------------
+    def open_paths(self, paths: list[str | Path]) -> None:
+        """Map files are loaded and layered; a MapBrush PNG restores its settings."""
+        paths = [Path(p) for p in paths]
+        pngs = [p for p in paths if p.suffix.lower() == ".png"]
+        maps = [p for p in paths if p.suffix.lower() != ".png"]
+        for png in pngs:
+            maps += self.restore_from_png(png)
+        if maps:
+            self.session.add_files(maps)
+            for p in maps:
+                self.settings.add_recent(str(p))
+
+    def restore_from_png(self, png: Path) -> list[Path]:
+        """Apply the settings in a MapBrush PNG; returns its input files when found beside it."""
+        from app.export.png import read_metadata
+
+        try:
+            meta = read_metadata(png)
+        except AppError as exc:
+            self.messages.show_message(exc.one_line())
+            return []
+        if meta is None:
+            self.messages.show_message(f"{png.name}: this PNG has no MapBrush settings in it")
+            return []
+        comp = Composition.from_metadata(meta, base=self.session.composition)
+        if comp.style not in self.style_panel.cards:
+            comp = comp.with_(style=self.session.composition.style)
+        self.apply_composition(comp)
+        loaded = {f.path.name for f in self.session.files}
+        folders = [png.parent] + [f.path.parent for f in self.session.files]
+        found, missing = [], []
+        for inp in meta.get("inputs", []):
+            name = inp.get("name") if isinstance(inp, dict) else None
+            if not name or name in loaded:
+                continue
+            hit = next((d / name for d in folders if (d / name).is_file()), None)
+            (found if hit else missing).append(hit or name)
+        text = f"Restored the settings of {png.name}"
+        if missing:
+            text += f"; open {', '.join(map(str, missing))} to re-render it"
+        self.messages.show_message(text, level="info")
+        return found
+
+    def open_dialog(self) -> None:
+        start = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else ""
+        files, _ = QFileDialog.getOpenFileNames(self, "Open map files", start, MAP_FILTER)
+        if files:
+            self.open_paths(files)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def _files_changed(self, files) -> None:
+        self.map_panel.set_files(files)
+        place = self.session.data.place_name() if self.session.data is not None else None
+        self.map_panel.set_place(place)
+        self.style_panel.set_place(place)
+        self.setWindowTitle(f"MapBrush — {place}" if place else "MapBrush")
+        if not files:
+            self.preview.clear()
+            self.style_panel.clear_thumbnails()
+        self._update_ai_buttons()
+
+    # ----- composition ----------------------------------------------------------------------------
+    def _read_composition(self) -> Composition:
+        c = self.session.composition
+        return self.style_panel.read(self.map_panel.read(c))
+
+    def _composition_edited(self) -> None:
+        c = self._read_composition()
+        self.settings.style = c.style
+        self.session.set_composition(c)
+
+    def apply_composition(self, c: Composition) -> None:
+        self.map_panel.apply(c)
+        self.style_panel.apply(c)
+        self.session.set_composition(self._read_composition())
+
+    # ----- results --------------------------------------------------------------------------------
+    def _sketch_ready(self, result) -> None:
+        self.preview.set_stage_image("structure", result.layers.structure)
+        for stage in ("preview", "final"):
+            self.preview.set_stage_image(stage, None)
+        self.preview.set_stage_image("sketch", result.image, show=self.preview.current not in ("structure",))
+        self.style_panel.show_used_seed(result.metadata.get("seed"))
+        self.export_button.setEnabled(True)
+        self._add_history("sketch", result)
+        self._update_ai_buttons()
+        self.sketch_shown.emit()
+
+    def _ai_ready(self, stage: str, result) -> None:
+        if stage == "final" and "preview" in result.stages and "preview" not in self.preview.images:
+            self.preview.set_stage_image("preview", result.stages["preview"])
+        self.preview.set_stage_image(stage, result.image, show=True)
+        self._add_history(stage, result)
+
+    def _add_history(self, stage: str, result) -> None:
+        seed = result.metadata.get("seed")
+        self.history.add(Entry(self.session.composition, stage, result.image, seed))
+
+    def _restore_entry(self, entry: Entry) -> None:
+        self.apply_composition(entry.composition)
+        self.preview.set_stage_image(entry.stage, entry.image, show=True)
+
+    # ----- AI -------------------------------------------------------------------------------------
+    def _engine_status(self, status) -> None:
+        self.engine_status.set_status(status)
+        self._update_ai_buttons()
+
+    def _update_ai_buttons(self) -> None:
+        has_map = self.session.data is not None
+        missing = False
+        for stage, button, label in (("preview", self.preview_button, "Preview"),
+                                     ("final", self.final_button, "Final render")):  # fmt: skip
+            ok, reason = self.session.can_run(stage)
+            button.setEnabled(ok and has_map)
+            if ok:
+                button.setText(label)
+                button.setToolTip("" if has_map else "Load a map first")
+            else:
+                st = self.session.status.stages.get(stage) if self.session.status else None
+                missing |= self.session.status is not None
+                short = f"{st.model_name} not installed" if st and st.model_name else "not available"
+                button.setText(f"{label} ({short})" if self.session.status else label)
+                button.setToolTip(reason)
+        self.models_button.setVisible(missing or self.session.status is None)
+
+    def _run_ai(self, stage: str) -> None:
+        ok, reason = self.session.can_run(stage)
+        if not ok:
+            self.messages.show_message(f"The {stage} engine cannot run: {reason}")
+            return
+        self.session.set_composition(self._read_composition(), immediate=False)
+        self.session.render_ai(stage)
+
+    # ----- progress -------------------------------------------------------------------------------
+    def _job_started(self, job: Job, what: str) -> None:
+        self._foreground = [j for j in self._foreground if not j.done] + [job]
+        self.progress_panel.begin(what)
+        job.progress.connect(self.progress_panel.update_event)
+        job.finished.connect(self._job_finished)
+        job.cancelled.connect(lambda: self.progress_panel.idle("Cancelled") if not self._busy() else None)
+
+    def _busy(self) -> bool:
+        return any(not j.done for j in self._foreground)
+
+    def _job_finished(self) -> None:
+        if not self._busy():
+            if self.progress_panel.label.text() != "Cancelled":
+                self.progress_panel.idle()
+            self._foreground = []
+
+    def cancel_foreground(self) -> None:
+        for job in self._foreground:
+            job.cancel()
+
+    # ----- dialogs (ui/menus.py builds the menus) -------------------------------------------------
+    def export_dialog(self) -> None:
+        from app.ui.export_dialog import ExportDialog
+
+        if self.session.data is None:
+            return
+        ExportDialog(self).open()
+
+    def manage_models(self) -> None:
+        from app.ui.models_dialog import ModelsDialog
+
+        ModelsDialog(self).open()
+
+    def save_settings(self) -> None:
+        try:
+            self.settings.save(self.config_dir)
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
+
+    def closeEvent(self, event) -> None:
+        from app.ui.geometry import save_geometry
+
+        save_geometry(self)
+        self.save_settings()
+        self.session.shutdown()
+        super().closeEvent(event)
+
+
+def warm_up_imports() -> None:
+    """Import the render chain on the GUI thread at start: a first import inside a worker holds the GIL
+    for a long stretch (≈130 ms) and would freeze the window while the first sketch paints."""
+    import app.carto.compose
+    import app.export.metadata
+    import app.mapdata.io
+    import app.render.overlay
+    import app.render.raster
+    import app.styles.painter  # noqa: F401

@@ -1,0 +1,191 @@
+"""The left panel: loaded files, layer toggles, framing, title."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.composition import ASPECTS, LAYER_GROUPS, Composition
+from app.ui.tasks import LoadedFile
+
+DROP_TEXT = "Drop GeoJSON, GPX, KML/KMZ, Shapefile or OSM files here"
+
+
+class MapPanel(QWidget):
+    changed = Signal()  # any framing / layer / title edit
+    open_requested = Signal()
+    remove_requested = Signal(list)  # paths
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+
+        files_box = QGroupBox("Map data", self)
+        fl = QVBoxLayout(files_box)
+        self.drop_zone = QLabel(DROP_TEXT, files_box)
+        self.drop_zone.setObjectName("drop_zone")
+        self.drop_zone.setWordWrap(True)
+        self.drop_zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_zone.setMinimumHeight(90)
+        self.drop_zone.setStyleSheet("QLabel#drop_zone { border: 2px dashed #999; border-radius: 8px; color: #777; }")
+        self.files = QListWidget(files_box)
+        self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.files.hide()
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open…", files_box)
+        self.open_button.clicked.connect(self.open_requested)
+        self.remove_button = QPushButton("Remove", files_box)
+        self.remove_button.clicked.connect(self._remove_selected)
+        self.remove_button.setEnabled(False)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.remove_button)
+        fl.addWidget(self.drop_zone)
+        fl.addWidget(self.files)
+        fl.addLayout(buttons)
+        lay.addWidget(files_box)
+
+        layers_box = QGroupBox("Layers", self)
+        grid = QGridLayout(layers_box)
+        self.layer_boxes: dict[str, QCheckBox] = {}
+        for i, name in enumerate(LAYER_GROUPS):
+            cb = QCheckBox(name.title(), layers_box)
+            cb.setChecked(True)
+            cb.toggled.connect(self.changed)
+            grid.addWidget(cb, i // 2, i % 2)
+            self.layer_boxes[name] = cb
+        lay.addWidget(layers_box)
+
+        frame_box = QGroupBox("Framing", self)
+        form = QFormLayout(frame_box)
+        self.aspect = QComboBox(frame_box)
+        self.aspect.addItems(list(ASPECTS))
+        self.aspect.setCurrentText("4:3")
+        self.aspect.currentTextChanged.connect(self._aspect_changed)
+        form.addRow("Aspect", self.aspect)
+        custom = QHBoxLayout()
+        self.custom_w = QSpinBox(frame_box)
+        self.custom_h = QSpinBox(frame_box)
+        for sb, v in ((self.custom_w, 2400), (self.custom_h, 1800)):
+            sb.setRange(16, 8192)
+            sb.setValue(v)
+            sb.setSuffix(" px")
+            sb.valueChanged.connect(self.changed)
+            custom.addWidget(sb)
+        self.custom_row = QWidget(frame_box)
+        self.custom_row.setLayout(custom)
+        custom.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Size", self.custom_row)
+        self.custom_row.setEnabled(False)
+        self.margin = QDoubleSpinBox(frame_box)
+        self.margin.setRange(0.0, 40.0)
+        self.margin.setSingleStep(1.0)
+        self.margin.setDecimals(0)
+        self.margin.setSuffix(" %")
+        self.margin.setValue(6)
+        self.margin.valueChanged.connect(self.changed)
+        form.addRow("Margin", self.margin)
+        self.rotation = QDoubleSpinBox(frame_box)
+        self.rotation.setRange(-180.0, 180.0)
+        self.rotation.setSingleStep(5.0)
+        self.rotation.setDecimals(1)
+        self.rotation.setSuffix(" °")
+        self.rotation.setWrapping(True)
+        self.rotation.valueChanged.connect(self.changed)
+        form.addRow("Rotation", self.rotation)
+        lay.addWidget(frame_box)
+
+        title_box = QGroupBox("Title", self)
+        tf = QFormLayout(title_box)
+        self.show_title = QCheckBox("Show a title", title_box)
+        self.show_title.setChecked(True)
+        self.show_title.toggled.connect(self.changed)
+        self.title = QLineEdit(title_box)
+        self.title.setPlaceholderText("the place name in the data")
+        self.title.editingFinished.connect(self.changed)
+        self.subtitle = QLineEdit(title_box)
+        self.subtitle.setPlaceholderText("optional")
+        self.subtitle.editingFinished.connect(self.changed)
+        tf.addRow(self.show_title)
+        tf.addRow("Title", self.title)
+        tf.addRow("Subtitle", self.subtitle)
+        lay.addWidget(title_box)
+        lay.addStretch(1)
+        self.files.itemSelectionChanged.connect(lambda: self.remove_button.setEnabled(bool(self.files.selectedItems())))
+
+    # ----- files ----------------------------------------------------------------------------------
+    def set_files(self, files: list[LoadedFile]) -> None:
+        self.files.clear()
+        for f in files:
+            src = f.data.sources[0] if f.data.sources else None
+            fmt = src.format if src else "?"
+            item = QListWidgetItem(f"{f.path.name}  ·  {f.features:,} features ({fmt})")
+            item.setToolTip(_counts_text(f))
+            item.setData(Qt.ItemDataRole.UserRole, str(f.path))
+            self.files.addItem(item)
+        self.files.setVisible(bool(files))
+        self.drop_zone.setVisible(not files)
+        self.files.setMaximumHeight(28 + 22 * min(len(files), 6))
+
+    def _remove_selected(self) -> None:
+        paths = [i.data(Qt.ItemDataRole.UserRole) for i in self.files.selectedItems()]
+        if paths:
+            self.remove_requested.emit(paths)
+
+    def set_place(self, place: str | None) -> None:
+        self.title.setPlaceholderText(place or "no place name in the data")
+
+    # ----- composition ----------------------------------------------------------------------------
+    def _aspect_changed(self, name: str) -> None:
+        self.custom_row.setEnabled(name == "Custom")
+        self.changed.emit()
+
+    def read(self, c: Composition) -> Composition:
+        return c.with_(
+            aspect=self.aspect.currentText(),
+            custom_size=(self.custom_w.value(), self.custom_h.value()),
+            margin=self.margin.value() / 100.0,
+            rotation=self.rotation.value(),
+            show_title=self.show_title.isChecked(),
+            title=self.title.text(),
+            subtitle=self.subtitle.text(),
+            hidden=frozenset(n for n, cb in self.layer_boxes.items() if not cb.isChecked()),
+        )
+
+    def apply(self, c: Composition) -> None:
+        widgets = [self.aspect, self.custom_w, self.custom_h, self.margin, self.rotation, self.show_title]
+        widgets += [self.title, self.subtitle, *self.layer_boxes.values()]
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.aspect.setCurrentText(c.aspect)
+        self.custom_row.setEnabled(c.aspect == "Custom")
+        self.custom_w.setValue(c.custom_size[0])
+        self.custom_h.setValue(c.custom_size[1])
+        self.margin.setValue(round(c.margin * 100))
+        self.rotation.setValue(c.rotation)
+        self.show_title.setChecked(c.show_title)
+        self.title.setText(c.title)
+        self.subtitle.setText(c.subtitle)
+        for name, cb in self.layer_boxes.items():
+            cb.setChecked(name not in c.hidden)
+        del blockers
+
+
+def _counts_text(f: LoadedFile) -> str:
+    lines = [str(f.path)]
+    lines += [f"{kind}: {n:,}" for kind, n in f.data.counts().items()]
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""Manage models: the catalog with what is installed, download (resumable, cancellable) and remove."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from app.ui.messages import plain_words
+from app.ui.workers import Job
+
+
+def _download(args, *, progress, cancel):
+    store, model_id, variant = args
+    return store.download(model_id, variant, progress=progress, cancel=cancel)
+
+
+class ModelsDialog(QDialog):
+    def __init__(self, win) -> None:
+        super().__init__(win)
+        from app.models.catalog import load_catalog
+        from app.models.store import ModelStore
+
+        self.win = win
+        self.setWindowTitle("Manage models")
+        self.resize(900, 420)
+        self.catalog = load_catalog()
+        self.store = ModelStore(self.catalog, win.settings.models_dir or None)
+        lay = QVBoxLayout(self)
+        self.table = QTableWidget(self)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        lay.addWidget(self.table, 1)
+        self.disk = QLabel(self)
+        lay.addWidget(self.disk)
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 1000)
+        self.state = QLabel(self)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.state)
+        row = QHBoxLayout()
+        self.download_button = QPushButton("Download", self)
+        self.cancel_button = QPushButton("Cancel download", self)
+        self.remove_button = QPushButton("Remove", self)
+        close = QPushButton("Close", self)
+        for b in (self.download_button, self.cancel_button, self.remove_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(close)
+        lay.addLayout(row)
+        self.download_button.clicked.connect(self.download)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.remove_button.clicked.connect(self.remove)
+        close.clicked.connect(self.accept)
+        self.job: Job | None = None
+        self.cancel_button.setEnabled(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        from app.models.doctor import format_models_table
+        from app.models.download import human_bytes
+
+        rows = format_models_table(self.catalog, self.store)
+        header, body = rows[0], rows[1:]
+        self.table.setColumnCount(len(header))
+        self.table.setHorizontalHeaderLabels([h.title() for h in header])
+        self.table.setRowCount(len(body))
+        for r, row in enumerate(body):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        try:
+            usage = self.store.disk_usage()
+            self.disk.setText(
+                f"{usage.root}: {human_bytes(usage.used_bytes)} used by models, {human_bytes(usage.free_bytes)} free"
+            )
+        except OSError as exc:
+            self.disk.setText(f"disk usage unknown ({exc})")
+
+    def _selected(self) -> tuple[str, str] | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.state.setText("Choose a model in the table first.")
+            return None
+        r = rows[0].row()
+        return self.table.item(r, 0).text(), self.table.item(r, 1).text()
+
+    def download(self) -> None:
+        sel = self._selected()
+        if sel is None or (self.job is not None and not self.job.done):
+            return
+        self.job = Job(_download, (self.store, *sel), name="download")
+        self.job.progress.connect(self._progress)
+        self.job.succeeded.connect(lambda _: self._finished(f"{sel[0]} ({sel[1]}) is installed."))
+        self.job.failed.connect(lambda exc: self._finished(f"Download failed: {plain_words(exc)}"))
+        self.job.cancelled.connect(lambda: self._finished("Download paused; Download again resumes it."))
+        self.cancel_button.setEnabled(True)
+        self.download_button.setEnabled(False)
+        self.state.setText(f"Downloading {sel[0]} ({sel[1]})…")
+        self.win.session.lanes.submit(self.job, key="download")
+
+    def _progress(self, ev) -> None:
+        self.bar.setValue(int(ev.fraction * 1000))
+        self.state.setText(f"{ev.stage}: {ev.message}"[:120])
+
+    def _finished(self, text: str) -> None:
+        self.state.setText(text)
+        self.cancel_button.setEnabled(False)
+        self.download_button.setEnabled(True)
+        self.refresh()
+        self.win.session.probe()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def remove(self) -> None:
+        from app.errors import AppError
+        from app.models.download import human_bytes
+
+        sel = self._selected()
+        if sel is None:
+            return
+        try:
+            freed = self.store.remove(*sel)
+        except AppError as exc:
+            self.state.setText(exc.one_line())
+            return
+        self.state.setText(f"Removed {sel[0]} ({sel[1]}), {human_bytes(freed)} freed.")
+        self.refresh()
+        self.win.session.probe()

@@ -1,0 +1,216 @@
+"""The window's state and its background work: loaded files, the current composition, renders.
+
+The Session owns the lanes and the one EngineHolder; widgets observe its signals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.jobs.render import RenderResult
+from app.mapdata.model import MapData
+from app.ui.composition import Composition
+from app.ui.tasks import (
+    EngineHolder,
+    ExportJob,
+    LoadedFile,
+    LoadRequest,
+    RenderJob,
+    export_task,
+    load_files,
+    probe_task,
+    render_task,
+    thumbnail_task,
+)
+from app.ui.workers import Job, Lanes
+
+DEBOUNCE_MS = 150
+AI_STAGES = ("preview", "final")
+
+
+class Session(QObject):
+    files_changed = Signal(list)  # [LoadedFile]
+    load_errors = Signal(list)  # [str], one line per file
+    sketch_ready = Signal(object)  # RenderResult
+    ai_ready = Signal(str, object)  # stage, RenderResult
+    thumbnail_ready = Signal(str, object)  # style, ndarray
+    engine_status = Signal(object)  # app.ui.tasks.EngineStatus
+    job_started = Signal(object, str)  # Job, what (for the progress row)
+    job_failed = Signal(str, object)  # what, exception
+    exported = Signal(object)  # Path
+
+    def __init__(self, styles: dict, engines: EngineHolder, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.styles = styles
+        self.engines = engines
+        self.lanes = Lanes(parent=self)
+        self.files: list[LoadedFile] = []
+        self.data: MapData | None = None
+        self.composition = Composition()
+        self.sketch: RenderResult | None = None
+        self.ai_results: dict[str, RenderResult] = {}
+        self.status = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.render_sketch)
+
+    # ----- files ----------------------------------------------------------------------------------
+    def add_files(self, paths: list[Path]) -> Job:
+        job = Job(load_files, LoadRequest([Path(p) for p in paths], list(self.files)), name="load")
+        job.succeeded.connect(lambda res, j=job: self._loaded(res, j.request))
+        job.failed.connect(lambda exc: self.job_failed.emit("Reading the files failed", exc))
+        self.job_started.emit(job, "Reading " + ", ".join(Path(p).name for p in paths)[:80])
+        return self.lanes.submit(job, priority=5)
+
+    def _loaded(self, res, req: LoadRequest) -> None:
+        if res.errors:
+            self.load_errors.emit(res.errors)
+        if not res.added:
+            return
+        if [f.path for f in self.files] == [f.path for f in req.existing]:
+            self._set_files(res.files, res.merged)
+            return
+        # other files came or went while this one was read: layer the new ones on what is there now
+        have = {f.path for f in self.files}
+        files = self.files + [f for f in res.files if f.path in set(res.added) and f.path not in have]
+        self._set_files(files, MapData.merge([f.data for f in files]))
+
+    def remove_files(self, paths: list[str]) -> None:
+        gone = {Path(p) for p in paths}
+        files = [f for f in self.files if f.path not in gone]
+        self._set_files(files, MapData.merge([f.data for f in files]) if files else None)
+
+    def _set_files(self, files: list[LoadedFile], merged: MapData | None) -> None:
+        self.files, self.data = files, merged
+        self.sketch = None
+        self.ai_results.clear()
+        self.files_changed.emit(files)
+        if merged is not None:
+            self.render_sketch()
+            self.render_thumbnails()
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [f.path for f in self.files]
+
+    # ----- the sketch -----------------------------------------------------------------------------
+    def set_composition(self, c: Composition, *, immediate: bool = False) -> None:
+        if c == self.composition and self.sketch is not None:
+            return
+        self.composition = c
+        if self.data is None:
+            return
+        if immediate:
+            self.render_sketch()
+        else:
+            self._debounce.start()
+
+    def render_sketch(self) -> Job | None:
+        self._debounce.stop()
+        if self.data is None:
+            return None
+        comp = self.composition
+        job = Job(render_task, RenderJob(comp.request(self.inputs), self.data), name="sketch")
+        job.succeeded.connect(lambda res, c=comp: self._sketched(res, c))
+        job.failed.connect(lambda exc: self.job_failed.emit("The sketch could not be painted", exc))
+        self.job_started.emit(job, "Painting the sketch")
+        return self.lanes.submit(job, key="sketch", priority=10)
+
+    def _sketched(self, result: RenderResult, comp: Composition) -> None:
+        if comp != self.composition:
+            return  # a newer request is on its way
+        self.sketch = result
+        self.ai_results.clear()
+        self.sketch_ready.emit(result)
+
+    def render_thumbnails(self) -> None:
+        if self.data is None:
+            return
+        base = self.composition
+        for name in self.styles:
+            req = base.with_(style=name, seed_locked=False).request(self.inputs)
+            job = Job(thumbnail_task, RenderJob(req, self.data), name=f"thumb:{name}")
+            job.succeeded.connect(lambda img, n=name: self.thumbnail_ready.emit(n, img))
+            self.lanes.submit(job, key=f"thumb:{name}", priority=-5)
+
+    # ----- AI -------------------------------------------------------------------------------------
+    def probe(self) -> Job:
+        job = Job(probe_task, self.engines, name="probe")
+        job.succeeded.connect(self._probed)
+        job.failed.connect(lambda exc: self.job_failed.emit("Could not look at the GPU and models", exc))
+        return self.lanes.submit(job, lane="gpu", key="probe")
+
+    def _probed(self, status) -> None:
+        self.status = status
+        self.engine_status.emit(status)
+
+    def reset_engines(self, models_dir: str | None, tier_override: str | None) -> None:
+        """New models folder or tier: rebuild the Engines on the GPU lane, then look again."""
+
+        def reset(holder: EngineHolder, **_kw) -> None:
+            holder.reset(models_dir, tier_override)
+
+        self.lanes.submit(Job(reset, self.engines, name="reset-engines"), lane="gpu")
+        self.status = None
+        self.probe()
+
+    def can_run(self, stage: str) -> tuple[bool, str]:
+        if self.status is None:
+            return False, "checking the GPU and the installed models…"
+        st = self.status.stages.get(stage)
+        return (st.ok, st.reason) if st else (False, f"unknown stage {stage}")
+
+    def render_ai(self, stage: str) -> Job | None:
+        if self.data is None or stage not in AI_STAGES:
+            return None
+        comp = self.composition
+        reference = None
+        prev = self.ai_results.get("preview")
+        if stage == "final" and prev is not None:
+            reference = prev.stages.get("preview")
+        req = comp.request(self.inputs, engine=stage)
+        req.ai = comp.ai_options(reference)
+        job = Job(render_task, RenderJob(req, self.data, self.engines), name=stage)
+        job.succeeded.connect(lambda res, s=stage, c=comp: self._ai_done(s, res, c))
+        job.failed.connect(lambda exc, s=stage: self.job_failed.emit(f"The {s} could not be painted", exc))
+        self.job_started.emit(job, f"{stage.title()}: starting the AI engine")
+        return self.lanes.submit(job, lane="gpu", key=stage)
+
+    def _ai_done(self, stage: str, result: RenderResult, comp: Composition) -> None:
+        if comp != self.composition:
+            return
+        self.ai_results[stage] = result
+        if stage == "final" and "preview" in result.stages and "preview" not in self.ai_results:
+            self.ai_results["preview"] = result
+        self.ai_ready.emit(stage, result)
+
+    # ----- export ---------------------------------------------------------------------------------
+    def export(self, out: Path, size: tuple[int, int], *, dpi: float | None = None, engine: str = "procedural") -> Job:
+        comp = self.composition
+        req = comp.request(self.inputs, size=size, engine=engine)
+        req.dpi = dpi
+        if engine != "procedural":
+            prev = self.ai_results.get("preview")
+            req.ai = comp.ai_options(prev.stages.get("preview") if engine == "final" and prev else None)
+        lane = "gpu" if engine != "procedural" else "cpu"
+        job = Job(export_task, ExportJob(req, self.data, Path(out), self.engines), name="export")
+        job.succeeded.connect(self.exported)
+        job.failed.connect(lambda exc: self.job_failed.emit("The PNG could not be exported", exc))
+        self.job_started.emit(job, f"Exporting {Path(out).name}")
+        return self.lanes.submit(job, lane=lane, key="export", priority=8)
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self.lanes.cancel_all()
+        self.lanes.wait(10000)
+        self.lanes.shutdown()
+
+
+def stage_images(result: RenderResult) -> dict[str, np.ndarray]:
+    """What the stage switcher can show for a result: finished image under its engine's name."""
+    out = {result.engine if result.engine != "procedural" else "sketch": result.image}
+    return out

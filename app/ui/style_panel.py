@@ -1,0 +1,187 @@
+"""The right panel: style cards (thumbnails of the person's own map), prompt, creativity, seed."""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.composition import Composition
+from app.ui.images import thumbnail
+
+CARD_ICON = QSize(150, 112)
+
+
+class StylePanel(QWidget):
+    changed = Signal()
+    style_picked = Signal(str)
+
+    def __init__(self, styles: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.styles = styles  # name → app.styles.model.Style
+        self.place: str | None = None
+        lay = QVBoxLayout(self)
+
+        cards_box = QGroupBox("Style", self)
+        grid = QGridLayout(cards_box)
+        grid.setSpacing(6)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.cards: dict[str, QToolButton] = {}
+        for i, (name, style) in enumerate(styles.items()):
+            card = QToolButton(cards_box)
+            card.setObjectName(f"card_{name}")
+            card.setText(style.title)
+            card.setToolTip(style.description)
+            card.setCheckable(True)
+            card.setIconSize(CARD_ICON)
+            card.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            card.setMinimumSize(CARD_ICON.width() + 12, CARD_ICON.height() + 30)
+            card.clicked.connect(lambda _=False, n=name: self._pick(n))
+            self.group.addButton(card)
+            grid.addWidget(card, i // 2, i % 2)
+            self.cards[name] = card
+        lay.addWidget(cards_box)
+
+        ai_box = QGroupBox("AI painting", self)
+        form = QFormLayout(ai_box)
+        self.prompt = QLabel(ai_box)
+        self.prompt.setWordWrap(True)
+        self.prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prompt.setStyleSheet("color: #666;")
+        form.addRow("Prompt", self.prompt)
+        self.prompt_extra = QLineEdit(ai_box)
+        self.prompt_extra.setPlaceholderText("add words to the prompt, e.g. autumn colours")
+        self.prompt_extra.editingFinished.connect(self.changed)
+        form.addRow("Add", self.prompt_extra)
+        row = QHBoxLayout()
+        self.creativity = QSlider(Qt.Orientation.Horizontal, ai_box)
+        self.creativity.setRange(0, 100)
+        self.creativity.setToolTip(
+            "How far the AI may depart from the map: left keeps the streets, right paints freely"
+        )
+        self.creativity_label = QLabel(ai_box)
+        self.creativity_label.setMinimumWidth(34)
+        self.creativity.valueChanged.connect(self._creativity_moved)
+        row.addWidget(self.creativity, 1)
+        row.addWidget(self.creativity_label)
+        form.addRow("Creativity", row)
+        self._creativity_default = True
+
+        seed_row = QHBoxLayout()
+        self.seed = QLineEdit(ai_box)
+        self.seed.setValidator(QRegularExpressionValidator(r"\d{0,10}", self.seed))
+        self.seed.setPlaceholderText("from the map")
+        self.seed.editingFinished.connect(self._seed_edited)
+        self.lock = QCheckBox("Lock", ai_box)
+        self.lock.setToolTip("Keep this seed; unlocked, the seed follows from the map and the style")
+        self.lock.toggled.connect(self.changed)
+        self.new_seed = QPushButton("New seed", ai_box)
+        self.new_seed.clicked.connect(self._new_seed)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.lock)
+        seed_row.addWidget(self.new_seed)
+        form.addRow("Seed", seed_row)
+        lay.addWidget(ai_box)
+        lay.addStretch(1)
+
+    # ----- cards ----------------------------------------------------------------------------------
+    def set_thumbnail(self, style: str, image) -> None:
+        card = self.cards.get(style)
+        if card is not None:
+            card.setIcon(QIcon(thumbnail(image, CARD_ICON.width())))
+
+    def clear_thumbnails(self) -> None:
+        for card in self.cards.values():
+            card.setIcon(QIcon())
+
+    def _pick(self, name: str) -> None:
+        self._creativity_default = True
+        self._show_style(name)
+        self.style_picked.emit(name)
+        self.changed.emit()
+
+    def _show_style(self, name: str) -> None:
+        style = self.styles.get(name)
+        if style is None:
+            return
+        self.cards[name].setChecked(True)
+        self.prompt.setText(style.prompt.template.replace("{place}", self.place or "a town"))
+        if self._creativity_default:
+            with QSignalBlocker(self.creativity):
+                self.creativity.setValue(round(style.prompt.creativity * 100))
+            self.creativity_label.setText(f"{style.prompt.creativity:.2f}")
+
+    def set_place(self, place: str | None) -> None:
+        self.place = place
+        name = self.current_style()
+        if name:
+            self._show_style(name)
+
+    def current_style(self) -> str | None:
+        b = self.group.checkedButton()
+        return next((n for n, c in self.cards.items() if c is b), None)
+
+    # ----- creativity and seed --------------------------------------------------------------------
+    def _creativity_moved(self, value: int) -> None:
+        self._creativity_default = False
+        self.creativity_label.setText(f"{value / 100:.2f}")
+        self.changed.emit()
+
+    def _seed_edited(self) -> None:
+        if self.seed.text():
+            with QSignalBlocker(self.lock):
+                self.lock.setChecked(True)
+        self.changed.emit()
+
+    def _new_seed(self) -> None:
+        self.seed.setText(str(random.randrange(0, 2**32)))
+        with QSignalBlocker(self.lock):
+            self.lock.setChecked(True)
+        self.changed.emit()
+
+    def show_used_seed(self, seed: int | None) -> None:
+        """After a render: show the seed it used (unless the person typed one)."""
+        if not self.lock.isChecked() and seed is not None:
+            self.seed.setText(str(seed))
+
+    # ----- composition ----------------------------------------------------------------------------
+    def read(self, c: Composition) -> Composition:
+        text = self.seed.text().strip()
+        seed = int(text) % 2**32 if text else None
+        return c.with_(
+            style=self.current_style() or c.style,
+            creativity=None if self._creativity_default else self.creativity.value() / 100.0,
+            prompt_extra=self.prompt_extra.text(),
+            seed=seed,
+            seed_locked=self.lock.isChecked() and seed is not None,
+        )
+
+    def apply(self, c: Composition) -> None:
+        blockers = [QSignalBlocker(w) for w in (self.creativity, self.seed, self.lock, self.prompt_extra)]
+        self._creativity_default = c.creativity is None
+        if c.style in self.cards:
+            self._show_style(c.style)
+        if c.creativity is not None:
+            self.creativity.setValue(round(c.creativity * 100))
+            self.creativity_label.setText(f"{c.creativity:.2f}")
+        self.seed.setText("" if c.seed is None else str(c.seed))
+        self.lock.setChecked(c.seed_locked)
+        self.prompt_extra.setText(c.prompt_extra)
+        del blockers

@@ -1,0 +1,188 @@
+"""The window's work, as plain functions `fn(request, *, progress, cancel)` (no Qt; run by ui/workers.py)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from app.errors import AppError, Cancelled
+from app.jobs.cancel import NEVER, CancelToken
+from app.jobs.progress import NULL_PROGRESS, Progress
+from app.mapdata.model import MapData
+
+
+@dataclass
+class LoadedFile:
+    path: Path
+    data: MapData
+
+    @property
+    def features(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class LoadRequest:
+    paths: list[Path]
+    existing: list[LoadedFile] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    files: list[LoadedFile]  # existing + the new ones that loaded
+    merged: MapData | None
+    errors: list[str]  # one line per file that could not be read
+    added: list[Path] = field(default_factory=list)
+
+
+def load_files(req: LoadRequest, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER) -> LoadResult:
+    """Read each new file on its own, so one broken file does not lose the others."""
+    from app.jobs.render import load
+
+    files = list(req.existing)
+    known = {f.path.resolve() for f in files}
+    errors: list[str] = []
+    added: list[Path] = []
+    for i, path in enumerate(req.paths):
+        cancel.check()
+        progress("read", i, len(req.paths), path.name)
+        if path.resolve() in known:
+            continue
+        try:
+            data = load([path], cancel=cancel)
+        except Cancelled:
+            raise
+        except AppError as exc:
+            errors.append(exc.one_line() if exc.path else f"{path.name}: {exc.message}")
+            continue
+        except Exception as exc:  # a reader bug: still plain words, naming the file
+            errors.append(f"{path.name}: could not be read ({type(exc).__name__}: {exc})")
+            continue
+        if len(data) == 0:
+            errors.append(f"{path.name}: no map features found in this file")
+            continue
+        files.append(LoadedFile(path, data))
+        known.add(path.resolve())
+        added.append(path)
+    progress("read", len(req.paths), len(req.paths), "merging")
+    merged = MapData.merge([f.data for f in files]) if files else None
+    return LoadResult(files, merged, errors, added)
+
+
+@dataclass
+class RenderJob:
+    request: Any  # app.jobs.render.RenderRequest
+    data: MapData
+    engines: EngineHolder | None = None
+
+
+def render_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
+    from app.jobs.render import render
+
+    engines = job.engines.get() if job.engines is not None and job.request.engine != "procedural" else None
+    return render(job.request, data=job.data, engines=engines, progress=progress, cancel=cancel)
+
+
+@dataclass
+class ExportJob:
+    request: Any
+    data: MapData
+    out: Path
+    engines: EngineHolder | None = None
+
+
+def export_task(job: ExportJob, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
+    """Render at export size and write the PNG atomically (the loaded data is not read again)."""
+    from app.export.png import write_png
+    from app.jobs.render import render
+
+    engines = job.engines.get() if job.engines is not None and job.request.engine != "procedural" else None
+    result = render(job.request, data=job.data, engines=engines, progress=progress, cancel=cancel)
+    cancel.check()
+    progress("export", 0, 1, f"writing {job.out.name}")
+    write_png(job.out, result.image, result.metadata, dpi=job.request.dpi)
+    progress("export", 1, 1, "done")
+    return job.out
+
+
+THUMB_SIZE = (240, 180)
+
+
+def thumbnail_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
+    """The person's own map in one style, small, without labels."""
+    from app.jobs.render import render
+
+    req = replace(job.request, size=THUMB_SIZE, title="", subtitle=None, labels=False, scale_bar=False,
+                  north_arrow=False, engine="procedural")  # fmt: skip
+    return render(req, data=job.data, cancel=cancel).image
+
+
+class EngineHolder:
+    """One `app.jobs.ai.Engines` for the app's life, created on first use (on the GPU lane's thread)."""
+
+    def __init__(self, models_dir: str | Path | None = None, tier_override: str | None = None) -> None:
+        self.models_dir = Path(models_dir) if models_dir else None
+        self.tier_override = tier_override or None
+        self._engines = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self._engines is None:
+                from app.jobs.ai import Engines
+
+                self._engines = Engines(self.models_dir, self.tier_override)
+            return self._engines
+
+    def reset(self, models_dir: str | Path | None, tier_override: str | None) -> None:
+        """New folder or tier: the next job builds a fresh Engines (call on the GPU lane when one exists)."""
+        with self._lock:
+            if self._engines is not None:
+                self._engines.unload()
+            self._engines = None
+            self.models_dir = Path(models_dir) if models_dir else None
+            self.tier_override = tier_override or None
+
+
+@dataclass
+class StageState:
+    ok: bool
+    reason: str
+    model_name: str
+
+
+@dataclass
+class EngineStatus:
+    gpu: str  # "NVIDIA GeForce RTX 4090" or "no GPU"
+    vram_gib: float
+    tier: str
+    stages: dict[str, StageState]
+
+
+def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
+    """GPU, tier and which AI stages can run (imports torch when installed: run it on the GPU lane)."""
+    from app.models.hardware import detect
+
+    hw = detect(probe_torch=False)
+    engines = holder.get()
+    cancel.check()
+    try:
+        tier = engines.tier
+        tier_label = tier.label
+    except AppError as exc:
+        tier, tier_label = None, f"tier error: {exc.message}"
+    stages = {}
+    for stage in ("preview", "final"):
+        name = ""
+        if tier is not None:
+            st = tier.stage(stage)
+            entry = engines.catalog.models.get(st.model) if st.model else None
+            name = entry.name if entry else ""
+            ok, reason = engines.available(stage)
+        else:
+            ok, reason = False, tier_label
+        stages[stage] = StageState(ok, reason, name)
+    gpu = hw.best_gpu
+    return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages)
