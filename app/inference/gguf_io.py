@@ -4,6 +4,8 @@ Reading: community GGUFs of Z-Image come in two key layouts. The ComfyUI layout 
 `attention.qkv` is what `diffusers.loaders.single_file_utils` converts; files whose attention is
 already split into q/k/v (and files whose pad tokens lost their leading dimension) are not, so
 `normalize_z_image` fixes both before the state dict is handed to `from_single_file`.
+FLUX.2 files saved by ComfyUI carry a `model.diffusion_model.` prefix that diffusers' FLUX.2
+converter does not strip (it fails with `UnboundLocalError: new_q_name`); `normalize_flux2` strips it.
 Writing (packs, tests, bench): the inverse of diffusers' converters, so a pack's GGUF goes
 through the real conversion code when loaded.
 """
@@ -18,6 +20,8 @@ import torch
 
 _SPLIT_ATTENTION = re.compile(r"^(.*\.attention)\.(q|k|v|wq|wk|wv|to_q|to_k|to_v|q_proj|k_proj|v_proj)\.(weight|bias)$")
 _PAD_TOKENS = ("x_pad_token", "cap_pad_token", "siglip_pad_token")
+COMFY_PREFIX = "model.diffusion_model."
+_COMFY_PREFIXES = (COMFY_PREFIX, "diffusion_model.")
 
 
 def read_gguf(path: Path) -> dict[str, torch.Tensor]:
@@ -39,7 +43,7 @@ def normalize_z_image(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     """
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
-        name = key.removeprefix("model.diffusion_model.")
+        name = strip_prefix(key)
         m = _SPLIT_ATTENTION.match(name)
         if m:
             which = m.group(2).removeprefix("w").removeprefix("to_").removesuffix("_proj")
@@ -47,6 +51,22 @@ def normalize_z_image(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
         if name.endswith(_PAD_TOKENS) and value.ndim == 1:
             value = _unsqueeze(value)
         out[name] = value
+    return out
+
+
+def strip_prefix(key: str) -> str:
+    """`model.diffusion_model.double_blocks.0...` (ComfyUI) -> `double_blocks.0...`."""
+    for prefix in _COMFY_PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
+
+
+def normalize_flux2(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Make a FLUX.2 (Klein or Dev) state dict safe for `convert_flux2_transformer_checkpoint_to_diffusers`."""
+    out = {strip_prefix(k): v for k, v in state.items()}
+    if len(out) != len(state):
+        raise ValueError("the file holds the same tensor with and without the model.diffusion_model. prefix")
     return out
 
 

@@ -162,6 +162,8 @@ def _load_single_file(spec: ComponentSpec):
         raise ModelUnavailable(f"{spec.path.name}: only .safetensors and .gguf files are loaded", path=str(spec.path))
     if spec.cls_name == "ZImageTransformer2DModel":
         state = gguf_io.normalize_z_image(state)
+    elif spec.cls_name == "Flux2Transformer2DModel":
+        state = gguf_io.normalize_flux2(state)
     config, subfolder = _single_file_config(spec)
     kwargs = {"quantization_config": quant} if quant is not None else {}
     model = cls.from_single_file(

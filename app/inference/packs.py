@@ -241,11 +241,14 @@ def _randomize_zero_inits(model: torch.nn.Module) -> None:
                 p.normal_(0.0, 0.02)
 
 
-def write_gguf_transformer(model_dir: Path, out: Path, *, split_qkv: bool = False, family: str = "z_image") -> Path:
+def write_gguf_transformer(
+    model_dir: Path, out: Path, *, split_qkv: bool = False, family: str = "z_image", prefix: str = ""
+) -> Path:
     """The pack's transformer as a community-style GGUF file (Q8_0, norms F32).
 
     Keys are the original (ComfyUI-style) names that diffusers' `from_single_file` converts.
-    `split_qkv=True` writes the attention as separate q/k/v tensors, as some community files do.
+    `split_qkv=True` writes the attention as separate q/k/v tensors, as some community files do;
+    `prefix="model.diffusion_model."` writes the keys as ComfyUI saves them.
     """
     from safetensors.torch import load_file
 
@@ -258,7 +261,8 @@ def write_gguf_transformer(model_dir: Path, out: Path, *, split_qkv: bool = Fals
         original = gguf_io.flux2_to_original(weights)
     else:
         raise ValueError(f"unknown family {family!r}")
-    gguf_io.write_gguf(out, original, arch=family)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    gguf_io.write_gguf(out, {prefix + k: v for k, v in original.items()}, arch=family)
     return out
 
 
@@ -288,4 +292,7 @@ def _build_all(root: Path) -> dict[str, Path]:
         "z_image_gguf": write_gguf_transformer(z, root / "z_image_turbo-Q8_0.gguf"),
         "z_image_gguf_split": write_gguf_transformer(z, root / "z_image_turbo_split-Q8_0.gguf", split_qkv=True),
         "klein_gguf": write_gguf_transformer(k, root / "flux-2-klein-4b-Q8_0.gguf", family="flux2"),
+        "klein_gguf_comfy": write_gguf_transformer(
+            k, root / "flux-2-klein-4b-comfy-Q8_0.gguf", family="flux2", prefix=gguf_io.COMFY_PREFIX
+        ),
     }

@@ -27,6 +27,7 @@ class AIOptions:
     creativity: float | None = None  # 0..1; None → the style's default
     auto_creativity: bool = False  # step creativity down until fidelity clears the style's threshold
     prompt_extra: str = ""
+    prompt: str | None = None  # replaces the style's prompt template when set (the GUI's editable prompt)
     guide: str = "auto"  # "auto" | "img2img" | "controlnet" (preview only)
     reference: np.ndarray | None = None  # the approved preview for the final stage (HxWx3 uint8)
 

@@ -165,7 +165,8 @@ def render(
         engines = engines or Engines()
         opts = req.ai or AIOptions()
         wanted = _ai_stages(req.engine, engines, opts)
-        prompt = build_prompt(style.prompt.template, data.place_name(), opts.prompt_extra)
+        template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
+        prompt = build_prompt(template, data.place_name(), opts.prompt_extra)
         creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
         for stage in wanted:
             t = time.perf_counter()

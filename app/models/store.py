@@ -222,13 +222,35 @@ class ModelStore:
                 meter.add(rf.size)
             data["files"][rf.key] = self._verify(rf, dest, progress, cancel)
             self._save(data)  # a verified file is never hashed again, even if a later file fails
+        return self._record_download(data, entry, var, plan.files)
+
+    def _record_download(self, data: dict, entry: ModelEntry, var: Variant, files) -> InstalledModel:
         own = var.file and dl.local_path(self.root, dl.RemoteFile(var.repo, var.file, None, None))
         weights = own or dl.repo_dir(self.root, entry.repo)
-        record = {"model_id": model_id, "variant": variant, "source": "download", "format": var.format}
-        record.update(path=str(weights.relative_to(self.root)), files=[f.key for f in plan.files])
+        record = {"model_id": entry.id, "variant": var.id, "source": "download", "format": var.format}
+        record.update(path=str(weights.relative_to(self.root)), files=[f.key for f in files])
         self._put(data, record)
         self._save(data)
-        return self.installed()[(model_id, variant)]
+        return self.installed()[(entry.id, var.id)]
+
+    def adopt(self, model_id: str, variant: str, *, progress=NULL_PROGRESS, cancel=NEVER) -> InstalledModel:
+        """Record (model, variant) as downloaded from files already in the download layout.
+
+        For files placed under `hub/<owner>--<name>/` by other means (copied from another machine,
+        or built by `tests/tiny_models.py`): every file the variant needs must be there; each is
+        sized and hashed, and the registry gets the same record a download writes.
+        """
+        entry, var = self._entry(model_id, variant)
+        data = self._load()
+        files = _local_files(self.root, entry, var)
+        for rf in files:
+            cancel.check()
+            dest = dl.local_path(self.root, rf)
+            meter = dl.Meter(progress, "verify", max(rf.size or 0, 1))
+            meter.label = rf.path
+            digest = dl.sha256_file(dest, on_bytes=meter.add, cancel=cancel)
+            data["files"][rf.key] = {"size": rf.size, "sha256": digest}
+        return self._record_download(data, entry, var, files)
 
     def _complete(self, rf: dl.RemoteFile, verified: dict) -> bool:
         record = verified.get(rf.key)
@@ -303,6 +325,23 @@ class ModelStore:
         free = shutil.disk_usage(self.root if self.root.exists() else _existing_parent(self.root)).free
         per = {key: m.size_bytes for key, m in self.installed().items()}
         return DiskUsage(self.root, used, partial, free, per)
+
+
+def _local_files(root: Path, entry: ModelEntry, var: Variant) -> list[dl.RemoteFile]:
+    """The files a variant needs, as found on disk in the download layout; InputError if one is missing."""
+    files: list[dl.RemoteFile] = []
+    for repo, path in dl.wanted_paths(entry, var):
+        base = dl.repo_dir(root, repo)
+        target = base / path
+        if path.endswith("/"):
+            found = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else []
+            found = [p for p in found if not p.name.endswith(".incomplete")]
+        else:
+            found = [target] if target.is_file() else []
+        if not found:
+            raise InputError(f"{entry.name} ({var.id}) is incomplete: {repo}/{path} is missing", path=str(target))
+        files += [dl.RemoteFile(repo, p.relative_to(base).as_posix(), p.stat().st_size, None) for p in found]
+    return list({f.key: f for f in files}.values())
 
 
 def _default_components(entry: ModelEntry, fmt: str) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ class Composition:
     seed_locked: bool = False
     creativity: float | None = None  # None → the style's default
     prompt_extra: str = ""
+    prompt: str = ""  # "" → the style's prompt template; else the person's own prompt
 
     def with_(self, **changes: Any) -> Composition:
         return replace(self, **changes)
@@ -98,7 +99,12 @@ class Composition:
     def ai_options(self, reference=None):
         from app.jobs.ai import AIOptions
 
-        return AIOptions(creativity=self.creativity, prompt_extra=self.prompt_extra.strip(), reference=reference)
+        return AIOptions(
+            creativity=self.creativity,
+            prompt_extra=self.prompt_extra.strip(),
+            prompt=self.prompt.strip() or None,
+            reference=reference,
+        )
 
     # ----- from a PNG's metadata ------------------------------------------------------------------
     @classmethod

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSlider,
     QToolButton,
@@ -61,11 +62,20 @@ class StylePanel(QWidget):
 
         ai_box = QGroupBox("AI painting", self)
         form = QFormLayout(ai_box)
-        self.prompt = QLabel(ai_box)
-        self.prompt.setWordWrap(True)
-        self.prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.prompt.setStyleSheet("color: #666;")
-        form.addRow("Prompt", self.prompt)
+        self.prompt = QPlainTextEdit(ai_box)
+        self.prompt.setMaximumHeight(88)
+        self.prompt.setToolTip("The AI engines' prompt; edit it freely. {place} stands for the place name.")
+        self.prompt.textChanged.connect(self._prompt_edited)
+        self._prompt_custom = False
+        self.prompt_reset = QToolButton(ai_box)
+        self.prompt_reset.setText("Reset")
+        self.prompt_reset.setToolTip("Back to the style's own prompt")
+        self.prompt_reset.setEnabled(False)
+        self.prompt_reset.clicked.connect(self._reset_prompt)
+        prow = QHBoxLayout()
+        prow.addWidget(self.prompt, 1)
+        prow.addWidget(self.prompt_reset, 0, Qt.AlignmentFlag.AlignTop)
+        form.addRow("Prompt", prow)
         self.prompt_extra = QLineEdit(ai_box)
         self.prompt_extra.setPlaceholderText("add words to the prompt, e.g. autumn colours")
         self.prompt_extra.editingFinished.connect(self.changed)
@@ -122,11 +132,26 @@ class StylePanel(QWidget):
         if style is None:
             return
         self.cards[name].setChecked(True)
-        self.prompt.setText(style.prompt.template.replace("{place}", self.place or "a town"))
+        if not self._prompt_custom:
+            with QSignalBlocker(self.prompt):
+                self.prompt.setPlainText(style.prompt.template.replace("{place}", self.place or "a town"))
         if self._creativity_default:
             with QSignalBlocker(self.creativity):
                 self.creativity.setValue(round(style.prompt.creativity * 100))
             self.creativity_label.setText(f"{style.prompt.creativity:.2f}")
+
+    def _prompt_edited(self) -> None:
+        self._prompt_custom = True
+        self.prompt_reset.setEnabled(True)
+        self.changed.emit()
+
+    def _reset_prompt(self) -> None:
+        self._prompt_custom = False
+        self.prompt_reset.setEnabled(False)
+        name = self.current_style()
+        if name:
+            self._show_style(name)
+        self.changed.emit()
 
     def set_place(self, place: str | None) -> None:
         self.place = place
@@ -169,6 +194,7 @@ class StylePanel(QWidget):
             style=self.current_style() or c.style,
             creativity=None if self._creativity_default else self.creativity.value() / 100.0,
             prompt_extra=self.prompt_extra.text(),
+            prompt=self.prompt.toPlainText().strip() if self._prompt_custom else "",
             seed=seed,
             seed_locked=self.lock.isChecked() and seed is not None,
         )
@@ -176,6 +202,11 @@ class StylePanel(QWidget):
     def apply(self, c: Composition) -> None:
         blockers = [QSignalBlocker(w) for w in (self.creativity, self.seed, self.lock, self.prompt_extra)]
         self._creativity_default = c.creativity is None
+        self._prompt_custom = bool(c.prompt)
+        self.prompt_reset.setEnabled(self._prompt_custom)
+        if c.prompt:
+            with QSignalBlocker(self.prompt):
+                self.prompt.setPlainText(c.prompt)
         if c.style in self.cards:
             self._show_style(c.style)
         if c.creativity is not None:

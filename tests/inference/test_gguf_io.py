@@ -33,3 +33,13 @@ def test_z_image_original_keys_round_trip_names():
     assert "x_embedder.weight" in fused
     split = gguf_io.z_image_to_original(weights, split_qkv=True)
     assert torch.equal(split["layers.0.attention.k.weight"], weights["layers.0.attention.to_k.weight"])
+
+
+def test_flux2_comfy_prefix_is_stripped():
+    state = {
+        "model.diffusion_model.double_blocks.0.img_attn.qkv.weight": torch.zeros(6, 2),
+        "model.diffusion_model.img_in.weight": torch.zeros(2, 2),
+        "single_blocks.0.linear1.weight": torch.zeros(2, 2),
+    }
+    out = gguf_io.normalize_flux2(state)
+    assert set(out) == {"double_blocks.0.img_attn.qkv.weight", "img_in.weight", "single_blocks.0.linear1.weight"}

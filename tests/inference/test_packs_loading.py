@@ -62,9 +62,12 @@ def test_z_image_gguf_loads_through_the_converter_and_matches_the_folder(packs, 
     assert rel < 0.05, f"GGUF output differs from the folder's by {rel:.3f}"
 
 
-def test_klein_gguf_matches_the_folder(packs):
+@pytest.mark.parametrize("gguf_pack", ["klein_gguf", "klein_gguf_comfy"])
+def test_klein_gguf_matches_the_folder(packs, gguf_pack):
+    keys = list(gguf_io.read_gguf(packs[gguf_pack]))
+    assert all(k.startswith("model.diffusion_model.") for k in keys) == gguf_pack.endswith("comfy")
     spec = loading.ComponentSpec(
-        "transformer", "Flux2Transformer2DModel", packs["klein_gguf"], torch.float32, config=packs["klein"]
+        "transformer", "Flux2Transformer2DModel", packs[gguf_pack], torch.float32, config=packs["klein"]
     )
     gguf_model = loading.load_component(spec)
     ref = loading.load_component(_folder_spec(packs, "klein", "transformer"))

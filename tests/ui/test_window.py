@@ -168,3 +168,28 @@ def test_run_saves_a_screenshot(town, tmp_path):
     with Image.open(shot) as im:
         assert im.width >= 800 and im.height >= 500
         assert np.asarray(im.convert("RGB")).std() > 10
+
+
+def test_the_prompt_is_editable_and_reaches_the_ai_request(qtbot):
+    from app.paths import user_styles_dir
+    from app.styles.catalog import load_styles
+    from app.ui.composition import Composition
+    from app.ui.style_panel import StylePanel
+
+    panel = StylePanel(load_styles(user_styles_dir()))
+    qtbot.addWidget(panel)
+    panel.set_place("Salthaven")
+    panel._pick("ink")
+    shown = panel.prompt.toPlainText()
+    assert "Salthaven" in shown and not panel.prompt_reset.isEnabled()
+    assert panel.read(Composition()).ai_options().prompt is None  # untouched → the style's own template
+
+    panel.prompt.setPlainText("a moonlit map of {place}, silver ink")
+    c = panel.read(Composition())
+    assert c.prompt == "a moonlit map of {place}, silver ink"
+    assert c.ai_options().prompt == "a moonlit map of {place}, silver ink"
+    panel._pick("watercolor")  # a custom prompt survives a style change
+    assert panel.prompt.toPlainText().startswith("a moonlit map")
+
+    panel.prompt_reset.click()
+    assert "watercolor" in panel.prompt.toPlainText().lower() and panel.read(Composition()).prompt == ""

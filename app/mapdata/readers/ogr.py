@@ -33,9 +33,20 @@ OGR_ERRORS = (
 warnings.filterwarnings("ignore", module=r"pyogrio(\..*)?")
 
 
+_GDAL_ADVICE = ("It might help", "Try ", "You might", "Consider ")
+
+
 def _gdal_problem(e: Exception) -> str:
+    """GDAL's message, cut to what helps a person: no path echo, no driver advice, one short clause."""
     text = " ".join(str(e).split()) or type(e).__name__
-    return text[:300]
+    for advice in _GDAL_ADVICE:
+        cut = text.find(advice)
+        if cut > 0:
+            text = text[:cut]
+    text = text.split(" ; ")[0].strip().rstrip(".;:, ")
+    if ": " in text and "/" in text.split(": ")[0]:  # "/path/to/file.geojson: message" → "message"
+        text = text.split(": ", 1)[1]
+    return text[:160] or type(e).__name__
 
 
 def _props_from_columns(names, columns, n: int) -> list[dict]:
