@@ -325,6 +325,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_gui(args) -> int:
+    import os
+
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless and not os.environ.get("QT_QPA_PLATFORM"):
+        if not args.screenshot:
+            raise AppError("no screen found (DISPLAY is not set); render from the command line instead: "
+                           "mapbrush render --example -o harbour.png")  # fmt: skip
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     try:
         from app.ui.app import run
     except ImportError as exc:
