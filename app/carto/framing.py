@@ -8,7 +8,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from app.carto.projection import Projection
+from app.carto.projection import Projection, transformer
 from app.carto.scene import Frame
 
 MIN_EXTENT_M = 500.0  # a single point (or a tiny cluster) is shown with at least this much ground around it
@@ -73,13 +73,13 @@ def xy_to_px(frame: Frame, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
 
 def lonlat_to_px(frame: Frame, lon, lat) -> tuple[np.ndarray, np.ndarray]:
     """Lon/lat → pixel (col, row) on this frame's canvas."""
-    x, y = pyproj.Transformer.from_crs("EPSG:4326", frame.crs, always_xy=True).transform(lon, lat)
+    x, y = transformer("EPSG:4326", frame.crs).transform(lon, lat)
     return xy_to_px(frame, x, y)
 
 
 def px_to_lonlat(frame: Frame, col, row) -> tuple[np.ndarray, np.ndarray]:
     x, y = px_to_xy(frame, col, row)
-    lon, lat = pyproj.Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    lon, lat = transformer(frame.crs, "EPSG:4326").transform(x, y)
     return np.asarray(lon, float), np.asarray(lat, float)
 
 

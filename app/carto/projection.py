@@ -7,6 +7,7 @@ one compact area.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,26 @@ import shapely
 WORLD_EXTENT_DEG = 40.0
 # An occupied arc this wide is "the whole world": centre on Greenwich.
 GLOBAL_ARC_DEG = 270.0
+
+
+_local = threading.local()
+
+
+def transformer(src: str, dst: str) -> pyproj.Transformer:
+    """A cached Transformer for this thread (they are costly to build, and not safe to share between threads).
+
+    Re-rendering the same map (every style change in the window) then skips PROJ's set-up entirely.
+    """
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    key = (src, dst)
+    t = cache.get(key)
+    if t is None:
+        if len(cache) > 32:
+            cache.clear()
+        t = cache[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return t
 
 
 @dataclass(frozen=True)
@@ -35,10 +56,10 @@ class Projection:
         return self.window[0] < -180.0 or self.window[2] > 180.0
 
     def transformer(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        return transformer("EPSG:4326", self.crs)
 
     def inverse(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        return transformer(self.crs, "EPSG:4326")
 
     def unwrap(self, lon: np.ndarray) -> np.ndarray:
         """Longitudes moved into [lon_0 - 180, lon_0 + 180)."""
