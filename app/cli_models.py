@@ -72,8 +72,12 @@ def _models_list(store_catalog, as_json: bool) -> int:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    from app.models.download import human_bytes
+
     usage = store.disk_usage()
-    print(f"\nmodels folder: {store.root} ({getattr(usage, 'human', usage)})")
+    partial = f", {human_bytes(usage.partial_bytes)} in paused downloads" if usage.partial_bytes else ""
+    print(f"\nmodels folder: {store.root} ({human_bytes(usage.used_bytes)} used{partial}, "
+          f"{human_bytes(usage.free_bytes)} free)")  # fmt: skip
     return 0
 
 

@@ -168,9 +168,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def family_module(name: str):
-    from app.inference.pipelines import flux2_klein, z_image
+    from app.inference.pipelines import flux2, flux2_klein, z_image
 
-    families = {"z_image": z_image, "flux2_klein": flux2_klein}
+    families = {"z_image": z_image, "flux2_klein": flux2_klein, "flux2": flux2}
     if name not in families:
         raise ValueError(f"unknown model family {name!r}")
     return families[name]

@@ -141,6 +141,8 @@ _FLUX2_TOP = {
     "context_embedder.weight": "txt_in.weight",
     "time_guidance_embed.timestep_embedder.linear_1.weight": "time_in.in_layer.weight",
     "time_guidance_embed.timestep_embedder.linear_2.weight": "time_in.out_layer.weight",
+    "time_guidance_embed.guidance_embedder.linear_1.weight": "guidance_in.in_layer.weight",  # Dev only
+    "time_guidance_embed.guidance_embedder.linear_2.weight": "guidance_in.out_layer.weight",
     "double_stream_modulation_img.linear.weight": "double_stream_modulation_img.lin.weight",
     "double_stream_modulation_txt.linear.weight": "double_stream_modulation_txt.lin.weight",
     "single_stream_modulation.linear.weight": "single_stream_modulation.lin.weight",

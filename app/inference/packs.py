@@ -283,12 +283,19 @@ def _build_all(root: Path) -> dict[str, Path]:
     z = build_z_image(root / "Z-Image-Turbo")
     z16 = build_z_image(root / "Z-Image-Turbo-bf16", dtype=torch.bfloat16)
     k = build_flux2_klein(root / "FLUX.2-klein-4B")
+    from app.inference.packs_flux2_dev import build_flux2_dev
+
+    dev = build_flux2_dev(root / "FLUX.2-dev")
     cn = build_z_image_controlnet(root / "Z-Image-Turbo-Fun-Controlnet-Union-2.1")
     return {
         "z_image": z,
         "z_image_bf16": z16,
         "klein": k,
         "controlnet": cn,
+        "flux2_dev": dev,
+        "flux2_dev_gguf": write_gguf_transformer(
+            dev, root / "flux2_dev_Q8_0.gguf", family="flux2", prefix=gguf_io.COMFY_PREFIX
+        ),
         "z_image_gguf": write_gguf_transformer(z, root / "z_image_turbo-Q8_0.gguf"),
         "z_image_gguf_split": write_gguf_transformer(z, root / "z_image_turbo_split-Q8_0.gguf", split_qkv=True),
         "klein_gguf": write_gguf_transformer(k, root / "flux-2-klein-4b-Q8_0.gguf", family="flux2"),

@@ -2,11 +2,14 @@
 
 Builds FULL-SIZE Z-Image-Turbo and FLUX.2 Klein 4B pipelines with random weights from their
 published architecture configs (nothing is downloaded), saves them as diffusers folders and
-runs `app.inference.api.generate` for each tier preset, emulating the tier's VRAM with
-`torch.cuda.set_per_process_memory_fraction`.
+runs `app.inference.api.generate` for each tier preset of models.toml (model, GGUF or folder
+variant, dtype, offload, resolution, steps), emulating the tier's VRAM (`min_vram_gb`) with
+`torch.cuda.set_per_process_memory_fraction`. GGUF variants run a Q8_0 file written from the
+random folder (the bench cannot write K-quants; the label says so when the preset asks for one).
 
     python tests/bench/gpu_bench.py            # full size on CUDA; --tiny without CUDA
-    python tests/bench/gpu_bench.py --tiny     # tiny packs on CPU, < 1 min (keeps this script alive)
+    python tests/bench/gpu_bench.py --tiny     # the cpu tier on tiny packs, < 1 min (keeps this script alive)
+    python tests/bench/gpu_bench.py --tiers cuda-8gb,cuda-24gb
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from app.inference import packs
 from app.inference.api import StagePlan, generate
 from app.inference.manager import ModelManager
+from app.models.catalog import load_catalog
 
 # Published architectures (diffusers configs of Tongyi-MAI/Z-Image-Turbo and
 # black-forest-labs/FLUX.2-klein-4B; Qwen3-4B text encoder; FLUX.1 / FLUX.2 VAEs).
@@ -90,8 +94,9 @@ FLUX2_KLEIN_4B = {
     "text_encoder": QWEN3_4B,
     "vae": FULL_VAE,
 }
-# (name, emulated VRAM in GiB, offload mode)
-TIERS = [("24gb", 24, "none"), ("16gb", 16, "model"), ("12gb", 12, "group"), ("8gb", 8, "sequential")]
+PACKS = {"z-image-turbo": "z_image", "flux2-klein-4b": "klein"}  # catalog model id -> pack the bench builds
+_DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
+TINY_SIDE = 64
 
 
 def build_full(workdir: Path, dtype: torch.dtype) -> dict[str, Path]:
@@ -113,6 +118,7 @@ def build_full(workdir: Path, dtype: torch.dtype) -> dict[str, Path]:
             del pipe
             print(f"built {name} in {time.monotonic() - t0:.0f} s", flush=True)
         out[name] = folder
+        out[name + "_gguf"] = workdir / f"{name}-Q8_0.gguf"  # written on first use by a GGUF tier
     return out
 
 
@@ -146,66 +152,93 @@ def run_case(manager, plan, image, label: str) -> None:
     )
 
 
+def tier_names(catalog, device: str) -> list[str]:
+    return [name for name, tier in catalog.tiers.items() if tier.device == device]
+
+
+def stage_plan(catalog, preset, paths: dict[str, Path], device: str, side: int | None = None):
+    """(StagePlan, label) for one stage preset of a tier, or (None, why) when the bench cannot build its model."""
+    if not preset.enabled or not preset.model:
+        return None, f"off: {preset.reason}"
+    pack = PACKS.get(preset.model)
+    if pack is None:
+        return None, f"{preset.model} is not built by the bench"
+    variant = catalog.models[preset.model].variants[preset.variant]
+    gguf = variant.format == "gguf"
+    side = side or preset.resolution
+    plan = StagePlan(
+        preset.stage,
+        catalog.models[preset.model].family.replace("-", "_"),
+        paths[pack],
+        transformer_file=paths[pack + "_gguf"] if gguf else None,
+        dtype=_DTYPES.get(preset.dtype, preset.dtype),
+        offload=preset.offload,
+        device=device,
+        width=side,
+        height=side,
+        steps=preset.steps,
+    )
+    quant = variant.quant + (" (run as Q8_0)" if gguf and variant.quant.upper() != "Q8_0" else "")
+    return plan, f"{preset.stage} {preset.model}:{quant} {preset.dtype} {preset.offload} {side}² {preset.steps} steps"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny random packs (default without CUDA)")
+    parser.add_argument("--tiny", action="store_true", help="tiny random packs, cpu tier (default without CUDA)")
     parser.add_argument("--workdir", type=Path, help="where to keep the built packs (default: a temp dir)")
-    parser.add_argument("--tiers", default=",".join(t[0] for t in TIERS))
+    parser.add_argument(
+        "--tiers", default="", help="comma-separated tier names of models.toml (default: all CUDA tiers)"
+    )
     args = parser.parse_args(argv)
     cuda = torch.cuda.is_available()
     tiny = args.tiny or not cuda
     device = "cuda" if cuda and not tiny else "cpu"
-    dtype = "float32" if device == "cpu" else "bfloat16"
     if args.workdir is None:
         with tempfile.TemporaryDirectory(prefix="mapbrush-bench-") as tmp:
-            return bench(Path(tmp), tiny, device, dtype, args.tiers)
-    return bench(args.workdir, tiny, device, dtype, args.tiers)
+            return bench(Path(tmp), tiny, device, args.tiers)
+    return bench(args.workdir, tiny, device, args.tiers)
 
 
-def bench(workdir: Path, tiny: bool, device: str, dtype: str, tier_names: str) -> int:
+def bench(workdir: Path, tiny: bool, device: str, tiers_arg: str) -> int:
+    catalog = load_catalog()
+    known = tier_names(catalog, "cpu" if tiny else "cuda")
+    wanted = [t if t in catalog.tiers else f"cuda-{t}" for t in tiers_arg.split(",") if t] or known
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        print(f"unknown tier(s) {', '.join(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
+        return 2
     if tiny:
         built = packs.build_all(workdir)
-        paths = {"z_image": built["z_image"], "klein": built["klein"]}
-        preview_size, final_size, tiers = 64, 64, [("cpu", 0, "none")]
+        paths = {k: built[k] for k in ("z_image", "z_image_gguf", "klein", "klein_gguf")}
     else:
         paths = build_full(workdir, torch.bfloat16)
-        preview_size, final_size = 1024, 1024
-        tiers = [t for t in TIERS if t[0] in tier_names.split(",")]
-    print(f"device={device} dtype={dtype} torch={torch.__version__} packs={workdir}", flush=True)
+    print(f"device={device} torch={torch.__version__} packs={workdir}", flush=True)
     total = torch.cuda.get_device_properties(0).total_memory / 2**30 if device == "cuda" else 0
     rng = np.random.default_rng(0)
-    for name, vram, offload in tiers:
+    for name in wanted:
+        tier = catalog.tiers[name]
         if device == "cuda":
+            vram = tier.min_vram_gb or total
             torch.cuda.set_per_process_memory_fraction(min(1.0, vram / total))
         manager = ModelManager()
-        preview = StagePlan(
-            "preview",
-            "z_image",
-            paths["z_image"],
-            dtype=dtype,
-            offload=offload,
-            device=device,
-            width=preview_size,
-            height=preview_size,
-            steps=8,
-        )
-        final = StagePlan(
-            "final",
-            "flux2_klein",
-            paths["klein"],
-            dtype=dtype,
-            offload=offload,
-            device=device,
-            width=final_size,
-            height=final_size,
-            steps=4,
-        )
-        image = (rng.random((preview_size, preview_size, 3)) * 255).astype(np.uint8)
-        run_case(manager, preview, image, f"{name} preview {preview_size}²")
-        manager.unload()  # one model at a time, as on a small GPU
-        run_case(manager, final, image, f"{name} final {final_size}²")
-        manager.unload()
+        for preset in (tier.preview, tier.final):
+            plan, label = stage_plan(catalog, preset, paths, device, TINY_SIDE if tiny else None)
+            if plan is None:
+                print(f"{name} {preset.stage}: {label}", flush=True)
+                continue
+            if plan.transformer_file is not None and not plan.transformer_file.is_file():
+                write_gguf(plan)
+            image = (rng.random((plan.height, plan.width, 3)) * 255).astype(np.uint8)
+            run_case(manager, plan, image, f"{name} {label}")
+            manager.unload()  # one model at a time, as on a small GPU
     return 0
+
+
+def write_gguf(plan: StagePlan) -> None:
+    t0 = time.monotonic()
+    family = "z_image" if plan.family == "z_image" else "flux2"
+    packs.write_gguf_transformer(plan.model_dir, plan.transformer_file, family=family)
+    print(f"wrote {plan.transformer_file.name} in {time.monotonic() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

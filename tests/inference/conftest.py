@@ -76,4 +76,9 @@ def plans(packs):
             base = StagePlan("final", "flux2_klein", packs["klein"], steps=4, **cpu)
             return replace(base, **kw)
 
+        @staticmethod
+        def dev(**kw):
+            base = StagePlan("final", "flux2", packs["flux2_dev"], steps=2, **cpu)
+            return replace(base, **kw)
+
     return Plans

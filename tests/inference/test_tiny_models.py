@@ -66,9 +66,7 @@ def test_models_list_shows_them_installed(tiny_dir):
 
 def test_preview_render_runs_from_them_on_cpu(tiny_dir, tmp_path):
     out = tmp_path / "x.png"
-    proc = _run(
-        "app", "render", "--example", "--engine", "preview", "--size", "128x96", "-o", out, models_dir=tiny_dir
-    )
+    proc = _run("app", "render", "--example", "--engine", "preview", "--size", "128x96", "-o", out, models_dir=tiny_dir)
     assert proc.returncode == 0, proc.stderr
     from PIL import Image
 
