@@ -207,11 +207,12 @@ def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
 
     Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment).
     """
-    one = np.minimum(density, F32(1))
-    more = np.clip(density - F32(1), 0, 1)
-    for c in range(3):
-        k = F32(1) - colour[c]
-        rgb[..., c] *= (F32(1) - one * k) * (F32(1) - more * k)
+    k = (F32(1) - np.asarray(colour, F32))[None, None, :]
+    one = np.minimum(density, F32(1))[..., None]
+    more = np.clip(density - F32(1), 0, 1)[..., None]
+    factor = F32(1) - one * k  # all three channels in one contiguous pass
+    factor *= F32(1) - more * k
+    rgb *= factor
 
 
 def _first_colour(cv: Canvas, kinds: list[str]) -> str:
