@@ -207,12 +207,16 @@ def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
 
     Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment).
     """
-    k = (F32(1) - np.asarray(colour, F32))[None, None, :]
-    one = np.minimum(density, F32(1))[..., None]
-    more = np.clip(density - F32(1), 0, 1)[..., None]
-    factor = F32(1) - one * k  # all three channels in one contiguous pass
-    factor *= F32(1) - more * k
-    rgb *= factor
+    one = np.minimum(density, F32(1))
+    more = np.clip(density - F32(1), 0, 1)
+    for c in range(3):  # in place, no full-size temporaries beyond two planes
+        k = F32(1) - F32(colour[c])
+        f = one * -k
+        f += F32(1)
+        g = more * -k
+        g += F32(1)
+        f *= g
+        rgb[..., c] *= f
 
 
 def _first_colour(cv: Canvas, kinds: list[str]) -> str:
