@@ -30,6 +30,9 @@ def add_parsers(sub) -> None:
     mi.add_argument("path", type=Path)
     mi.add_argument("--model", help="model id it belongs to (guessed when left out)")
     mi.add_argument("--variant", help="variant id (guessed when left out)")
+    ma = msub.add_parser("install-ai", help="install PyTorch and the AI libraries for this machine's GPU")
+    ma.add_argument("--yes", action="store_true", help="do not ask before downloading")
+    ma.add_argument("--dry-run", action="store_true", help="only say what would be installed")
     mr = msub.add_parser("remove", help="delete a downloaded model variant (imported files are kept)")
     mr.add_argument("model")
     mr.add_argument("--variant", required=True)
@@ -128,8 +131,31 @@ def _download(store_catalog, args) -> int:
     return 0
 
 
+def _install_ai(args) -> int:
+    """The packaged app's first-run route: PyTorch (the build that fits the GPU) into a managed folder."""
+    from app.models import runtime
+    from app.models.hardware import detect
+
+    plan = runtime.plan_ai_runtime(detect(probe_torch=False), pins=runtime.bundle_pins())
+    target = runtime.runtime_dir()
+    print(f"{plan.why}\nDownload: {plan.approx_size_text} into {target}")
+    if args.dry_run:
+        print("packages: " + " ".join(plan.packages))
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError("add --yes to install without a question (standard input is not a terminal)")
+        if input("Install now? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise Cancelled()
+    runtime.install_ai_runtime(target, plan, progress=Progress(_Bytes(), hz=2))
+    print("\nthe AI engines are installed; run `mapbrush doctor` to see what this machine can run")
+    return 0
+
+
 def cmd_models(args) -> int:
     action = args.models_command or "list"
+    if action == "install-ai":
+        return _install_ai(args)
     sc = _store(args.models_dir)
     if action == "list":
         return _models_list(sc, getattr(args, "json", False))

@@ -112,3 +112,14 @@ def test_existing_output_survives_a_failed_render(tmp_path):
     bad.write_text('{"type": "FeatureCollection", "features": [')
     assert_one_line_error(run("render", bad, "-o", out), 2, "broken.geojson")
     assert out.read_bytes() == b"precious"
+
+
+def test_install_ai_dry_run_says_what_and_how_much_before_anything_is_fetched(tmp_path):
+    proc = run("models", "install-ai", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "Download: about" in proc.stdout and "torch" in proc.stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", "app", "models", "install-ai"], capture_output=True, text=True, cwd=ROOT,
+        stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--yes" in refused.stderr  # never downloads without being asked
