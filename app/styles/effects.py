@@ -64,15 +64,23 @@ def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
 @effect("tint", color="paper", amount=0.3, saturation=1.0)
 def tint(cv: Canvas, rng: np.random.Generator, *, color: str, amount: float, saturation: float) -> None:
     """Colour grade: change saturation, then tone towards a colour (sepia, cyanotype...)."""
-    lum = cv.rgb @ np.array([0.299, 0.587, 0.114], F32)
-    if saturation != 1.0:
-        cv.rgb -= lum[..., None]
-        cv.rgb *= F32(saturation)
-        cv.rgb += lum[..., None]
-    if amount > 0:
-        c = cv.colour(color)
-        toned = lum[..., None] * (c / F32(max(float(c @ np.array([0.299, 0.587, 0.114])), 1e-3)))
-        cv.rgb += (toned - cv.rgb) * F32(amount)
+    weights = (F32(0.299), F32(0.587), F32(0.114))
+    rgb = cv.rgb
+    lum = rgb[..., 0] * weights[0]  # channel by channel: no HxWx3 temporaries
+    lum += rgb[..., 1] * weights[1]
+    lum += rgb[..., 2] * weights[2]
+    c = cv.colour(color)
+    scale = c / F32(max(float(c @ np.array([0.299, 0.587, 0.114])), 1e-3))
+    s, a = F32(saturation), F32(amount)
+    for ch in range(3):
+        plane = rgb[..., ch]
+        if saturation != 1.0:  # plane = lum + s * (plane - lum)
+            plane -= lum
+            plane *= s
+            plane += lum
+        if amount > 0:  # plane += a * (lum * scale - plane)
+            plane *= F32(1) - a
+            plane += lum * (a * F32(scale[ch]))
 
 
 @effect("vignette", color="ink", strength=0.3, radius=0.7, noise=0.3)
