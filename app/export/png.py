@@ -27,7 +27,7 @@ __all__ = ["METADATA_KEY", "PARAMETERS_KEY", "format_parameters", "read_metadata
 
 METADATA_KEY = "mapbrush"
 PARAMETERS_KEY = "parameters"
-COMPRESS_LEVEL = 3  # zlib level. 3000x2000 painted map: 0.8 s, 3.7 MB; level 6 (Pillow default) 2.6 s, same size
+COMPRESS_LEVEL = 1  # painted maps: level 1 is ~1.5x faster than 3 for ~5% more bytes (2048², measured)
 
 
 def write_png(
