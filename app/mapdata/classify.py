@@ -165,13 +165,17 @@ def _classify_attributes(t: dict, area: bool, line: bool, point: bool) -> Kind:
     return Kind.OTHER
 
 
+_NAME_RANK = {key: i for i, key in enumerate(_NAME_VARIANTS)}
+
+
 def feature_name(props: dict) -> str | None:
     """The display name of a feature: `name`/`NAME`/`Name`, then English or country names."""
-    for key in _NAME_VARIANTS:
-        v = props.get(key)
-        if v is None or v != v:  # None or NaN
+    best: tuple[int, str] | None = None
+    for key, v in props.items():  # a feature has few properties: look at those, not at every name key
+        rank = _NAME_RANK.get(key)
+        if rank is None or v is None or v != v or (best is not None and rank >= best[0]):  # v != v: NaN
             continue
         text = v.strip() if isinstance(v, str) else str(v)
         if text:
-            return text
-    return None
+            best = (rank, text)
+    return best[1] if best else None
