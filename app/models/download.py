@@ -54,6 +54,13 @@ def local_path(root: Path, rf: RemoteFile) -> Path:
     return repo_dir(root, rf.repo) / rf.path
 
 
+def _endpoint(endpoint: str | None) -> str | None:
+    """The hub to use: the argument, else HF_ENDPOINT as it is now (mirrors), else huggingface_hub's default."""
+    import os
+
+    return endpoint or os.environ.get("HF_ENDPOINT") or None
+
+
 def wanted_paths(entry: ModelEntry, variant: Variant) -> list[tuple[str, str]]:
     """(repo, file or folder/) pairs a variant needs: its own file plus its components' files."""
     out: list[tuple[str, str]] = []
@@ -72,7 +79,7 @@ def resolve_files(
     from huggingface_hub import HfApi
     from huggingface_hub.hf_api import RepoFile
 
-    api = HfApi(endpoint=endpoint, token=token)
+    api = HfApi(endpoint=_endpoint(endpoint), token=token)
     by_repo: dict[str, list[str]] = {}
     for repo, path in wanted_paths(entry, variant):
         by_repo.setdefault(repo, []).append(path)
@@ -161,7 +168,7 @@ def fetch_file(
     if "tqdm_class" not in inspect.signature(http_get).parameters:
         raise DownloadError("huggingface_hub is too old; update it: python -m pip install -U huggingface_hub")
     cancel.check()
-    url = hf_hub_url(rf.repo, rf.path, revision=revision, endpoint=endpoint)
+    url = hf_hub_url(rf.repo, rf.path, revision=revision, endpoint=_endpoint(endpoint))
     with _hub_errors(rf.repo):
         meta = get_hf_file_metadata(url, token=token)
     size = meta.size if meta.size is not None else rf.size

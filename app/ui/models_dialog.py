@@ -94,9 +94,27 @@ class ModelsDialog(QDialog):
         r = rows[0].row()
         return self.table.item(r, 0).text(), self.table.item(r, 1).text()
 
+    def confirm(self, model_id: str, variant: str) -> bool:
+        """Size and licence before anything is fetched (non-commercial licences in plain sight)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        entry = self.catalog.models.get(model_id)
+        if entry is None or variant not in entry.variants:  # an imported extra: nothing to download
+            self.state.setText(f"{model_id} ({variant}) was imported; there is nothing to download.")
+            return False
+        gb, complete = entry.download_size(variant)
+        size = f"{gb:.1f} GB" if complete else (f"at least {gb:.1f} GB" if gb else "size unknown until it starts")
+        text = f"Download {entry.name} ({variant})?\n\nSize: {size}\nLicence: {entry.licence_line}"
+        if entry.gated:
+            text += "\n\nThis model is gated: accept its licence on the Hugging Face Hub and log in first."
+        answer = QMessageBox.question(self, "Download model", text)
+        return answer == QMessageBox.StandardButton.Yes
+
     def download(self) -> None:
         sel = self._selected()
         if sel is None or (self.job is not None and not self.job.done):
+            return
+        if not self.confirm(*sel):
             return
         self.job = Job(_download, (self.store, *sel), name="download")
         self.job.progress.connect(self._progress)

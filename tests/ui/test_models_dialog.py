@@ -1,0 +1,71 @@
+"""Manage models in the window: licence and size first, then a real download over HTTP from a local fake hub."""
+
+import huggingface_hub.constants as hf_constants
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from app.models.download import wanted_paths
+from tests.models.fakehub import FakeHub
+
+MODEL, VARIANT = "flux2-klein-4b", "q4_k_m"
+
+
+def fake_repos(catalog):
+    """Small stand-ins for every file the variant needs, at the catalog's own repo paths."""
+    entry = catalog.models[MODEL]
+    repos: dict[str, dict[str, bytes]] = {}
+    for repo, path in wanted_paths(entry, entry.variants[VARIANT]):
+        name = path + "part.json" if path.endswith("/") else path
+        repos.setdefault(repo, {})[name] = b"GGUF" + bytes(4096) if name.endswith(".gguf") else b"{}"
+    return repos
+
+
+@pytest.fixture
+def dialog(qtbot, window, monkeypatch, tmp_path):
+    from app.models.catalog import load_catalog
+    from app.ui.models_dialog import ModelsDialog
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    window.settings.models_dir = str(tmp_path / "models")
+    with FakeHub(fake_repos(load_catalog())) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        dlg = ModelsDialog(window)
+        qtbot.addWidget(dlg)
+        yield dlg, hub
+
+
+def select(dlg, model, variant):
+    for r in range(dlg.table.rowCount()):
+        if dlg.table.item(r, 0).text() == model and dlg.table.item(r, 1).text() == variant:
+            dlg.table.selectRow(r)
+            return r
+    raise AssertionError(f"{model} {variant} not in the table")
+
+
+def test_declining_the_licence_downloads_nothing(qtbot, dialog, monkeypatch):
+    dlg, hub = dialog
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda _p, _t, text: asked.append(text) or QMessageBox.StandardButton.No
+    )
+    select(dlg, MODEL, VARIANT)
+    dlg.download_button.click()
+    assert asked and "apache-2.0" in asked[0] and "GB" in asked[0]
+    assert dlg.job is None and not hub.requests
+
+
+def test_download_installs_and_remove_frees(qtbot, dialog, monkeypatch):
+    dlg, hub = dialog
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
+    row = select(dlg, MODEL, VARIANT)
+    assert dlg.table.item(row, 5).text() == "no"
+    dlg.download_button.click()
+    qtbot.waitUntil(lambda: dlg.job is not None and dlg.job.done, timeout=60000)
+    row = select(dlg, MODEL, VARIANT)
+    assert dlg.table.item(row, 5).text() == "yes", dlg.state.text()
+    assert "installed" in dlg.state.text() and any(m == "GET" for m, _p, _r in hub.requests)
+    assert dlg.store.locate(MODEL, VARIANT) is not None
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
+    dlg.remove_button.click()
+    qtbot.waitUntil(lambda: dlg.store.locate(MODEL, VARIANT) is None, timeout=10000)
