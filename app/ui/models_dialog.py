@@ -18,6 +18,21 @@ from app.ui.messages import plain_words
 from app.ui.workers import Job
 
 
+def _install_ai(args, *, progress, cancel):
+    from app.models import runtime
+
+    target, plan = args
+    runtime.install_ai_runtime(target, plan, progress=progress, cancel=cancel)
+    return runtime.activate(target)
+
+
+def ai_libraries_present() -> bool:
+    """Whether PyTorch and diffusers can be imported (without importing them)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "diffusers"))
+
+
 def _download(args, *, progress, cancel):
     store, model_id, variant = args
     return store.download(model_id, variant, progress=progress, cancel=cancel)
@@ -52,6 +67,11 @@ class ModelsDialog(QDialog):
         self.cancel_button = QPushButton("Cancel download", self)
         self.remove_button = QPushButton("Remove", self)
         close = QPushButton("Close", self)
+        self.ai_button = QPushButton("Install AI engines…", self)
+        self.ai_button.setToolTip("PyTorch and the AI libraries, the build that fits this machine's GPU")
+        self.ai_button.clicked.connect(self.install_ai)
+        self.ai_button.setVisible(not ai_libraries_present())
+        row.addWidget(self.ai_button)
         for b in (self.download_button, self.cancel_button, self.remove_button):
             row.addWidget(b)
         row.addStretch(1)
@@ -94,6 +114,35 @@ class ModelsDialog(QDialog):
         r = rows[0].row()
         return self.table.item(r, 0).text(), self.table.item(r, 1).text()
 
+    def install_ai(self) -> None:
+        """The packaged app's first run of the AI engines: say which build and how big, then fetch it."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from app.models import runtime
+        from app.models.hardware import detect
+
+        if self.job is not None and not self.job.done:
+            return
+        plan = runtime.plan_ai_runtime(detect(probe_torch=False), pins=runtime.bundle_pins())
+        text = f"{plan.why}\n\nDownload: {plan.approx_size_text}. MapBrush keeps working while it installs."
+        if QMessageBox.question(self, "Install AI engines", text) != QMessageBox.StandardButton.Yes:
+            return
+        self.job = Job(_install_ai, (runtime.runtime_dir(), plan), name="install-ai")
+        self.job.progress.connect(self._progress)
+        self.job.succeeded.connect(lambda _: self._ai_installed())
+        self.job.failed.connect(lambda exc: self._finished(f"Installing the AI engines failed: {plain_words(exc)}"))
+        self.job.cancelled.connect(
+            lambda: self._finished("Install cancelled; nothing was changed. Try again any time.")
+        )
+        self.cancel_button.setEnabled(True)
+        self.ai_button.setEnabled(False)
+        self.state.setText(f"Installing the AI engines ({plan.approx_size_text})…")
+        self.win.session.lanes.submit(self.job, key="install-ai")
+
+    def _ai_installed(self) -> None:
+        self.ai_button.setVisible(False)
+        self._finished("The AI engines are installed. Now download a model below.")
+
     def confirm(self, model_id: str, variant: str) -> bool:
         """Size and licence before anything is fetched (non-commercial licences in plain sight)."""
         from PySide6.QtWidgets import QMessageBox
@@ -134,6 +183,7 @@ class ModelsDialog(QDialog):
         self.state.setText(text)
         self.cancel_button.setEnabled(False)
         self.download_button.setEnabled(True)
+        self.ai_button.setEnabled(True)
         self.refresh()
         self.win.session.probe()
 

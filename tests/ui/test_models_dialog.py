@@ -69,3 +69,36 @@ def test_download_installs_and_remove_frees(qtbot, dialog, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
     dlg.remove_button.click()
     qtbot.waitUntil(lambda: dlg.store.locate(MODEL, VARIANT) is None, timeout=10000)
+
+
+FAKE_PIP = """
+import pathlib, sys
+target = pathlib.Path(sys.argv[sys.argv.index("--target") + 1])
+target.mkdir(parents=True, exist_ok=True)
+(target / "mapbrush_fake_torch.py").write_text("VALUE = 1")
+print("Successfully installed torch-fake")
+"""
+
+
+def test_install_ai_engines_asks_first_then_installs_into_the_managed_folder(qtbot, dialog, monkeypatch, tmp_path):
+    """The installer is a stand-in pip (a real subprocess): nothing is downloaded."""
+    import sys
+
+    from app.models import runtime
+
+    dlg, _hub = dialog
+    script = tmp_path / "fake_pip.py"
+    script.write_text(FAKE_PIP)
+    monkeypatch.setattr(runtime, "installer_command", lambda: [sys.executable, str(script)])
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda _p, _t, text: asked.append(text) or QMessageBox.StandardButton.Yes
+    )
+    dlg.ai_button.setVisible(True)
+    dlg.install_ai()
+    assert asked and "Download: about" in asked[0]
+    qtbot.waitUntil(lambda: dlg.job is not None and dlg.job.done, timeout=60000)
+    assert "installed" in dlg.state.text(), dlg.state.text()
+    assert runtime.installed() is not None and not dlg.ai_button.isVisible()
+    assert str(runtime.runtime_dir() / "site-packages") in sys.path
