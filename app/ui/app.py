@@ -31,9 +31,11 @@ def run(files: list[str] | tuple[str, ...] = (), *, screenshot: str | None = Non
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)
-    icons = sorted((resource_root() / "icons").glob("*.png")) + sorted((resource_root() / "icons").glob("*.svg"))
-    if icons:
-        app.setWindowIcon(QIcon(str(icons[0])))
+    icon = QIcon()
+    for png in sorted((resource_root() / "icons").glob("mapbrush-*.png")):  # every size: the shell picks
+        icon.addFile(str(png))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
     settings = Settings.load()
     apply_theme(app, settings.theme)
     win = MainWindow(settings)
