@@ -139,8 +139,10 @@ def _install_ai(args) -> int:
     plan = runtime.plan_ai_runtime(detect(probe_torch=False), pins=runtime.bundle_pins())
     target = runtime.runtime_dir()
     print(f"{plan.why}\nDownload: {plan.approx_size_text} into {target}")
+    installer = runtime.installer_command()  # fails with a plain message when this build has none
     if args.dry_run:
         print("packages: " + " ".join(plan.packages))
+        print("installer: " + " ".join(installer))
         return 0
     if not args.yes:
         if not sys.stdin.isatty():

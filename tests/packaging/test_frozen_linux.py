@@ -155,3 +155,15 @@ def test_linux_archive_installs_without_root(frozen_build, tmp_path):
     assert (share / "mime" / "packages" / "org.mapbrush.MapBrush.xml").is_file()
     v = subprocess.run([str(home / ".local" / "bin" / "mapbrush"), "--version"], capture_output=True, text=True)
     assert v.stdout.strip() == f"mapbrush {__version__}"
+
+
+def test_frozen_app_can_install_the_ai_engines_with_its_bundled_uv(bundle, tmp_path):
+    """First-run AI install: the frozen app has no pip, so it carries uv; the dry run names both."""
+    r = run([exe(bundle, "mapbrush"), "models", "install-ai", "--dry-run"], tmp_path, timeout=60,
+            MAPBRUSH_DATA_DIR=str(tmp_path / "data"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "Download: about" in r.stdout and "torch" in r.stdout
+    installer = next(line for line in r.stdout.splitlines() if line.startswith("installer: "))
+    uv = installer.split()[1]
+    assert os.path.basename(uv) in ("uv", "uv.exe") and os.path.realpath(uv).startswith(os.path.realpath(bundle))
+    assert subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30).returncode == 0
