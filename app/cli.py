@@ -357,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
     argv = [a for a in argv if a != "--debug"]
+    from app.startup import tune_memory
+
+    tune_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.debug = debug

@@ -26,6 +26,9 @@ def run(files: list[str] | tuple[str, ...] = (), *, screenshot: str | None = Non
     from app.ui.theme import apply_theme
 
     setup_logging()
+    from app.startup import tune_memory
+
+    tune_memory()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
