@@ -53,3 +53,44 @@ def _drop(window, paths) -> None:
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                        Qt.KeyboardModifier.NoModifier)  # fmt: skip
     window.dropEvent(event)
+
+
+class GapMeter:
+    """Measures the event loop's gaps: a 5 ms QTimer notes how long each turn really took."""
+
+    def __init__(self) -> None:
+        import time
+
+        from PySide6.QtCore import QTimer
+
+        self._now = time.perf_counter
+        self.gaps: list[float] = []
+        self._last = self._now()
+        self._timer = QTimer()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = self._now()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def __enter__(self) -> "GapMeter":
+        import gc
+
+        gc.collect()  # garbage left by earlier tests is not this window's doing
+        self._last = self._now()
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.stop()
+
+    def assert_no_stall(self, limit: float = 0.050) -> None:
+        assert len(self.gaps) > 20
+        assert max(self.gaps) <= limit, f"longest event-loop gap {max(self.gaps) * 1000:.0f} ms"
+
+
+@pytest.fixture
+def gap_meter():
+    return GapMeter
