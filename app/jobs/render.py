@@ -19,6 +19,7 @@ from app.errors import InputError
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS, Progress
 from app.mapdata.model import Kind, MapData
+from app.startup import tune_memory
 
 DEFAULT_SIZE = (2400, 1800)
 MAX_SIDE = 8192
@@ -105,6 +106,7 @@ def render(
     from app.styles.painter import paint
 
     req.validate()
+    tune_memory()  # once per process: reuse image-sized buffers (app/startup.py)
     timings: dict[str, float] = {}
     style = get_style(req.style, req.user_styles_dir)  # fail fast on a bad style, before reading
 
