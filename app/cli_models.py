@@ -52,7 +52,9 @@ def cmd_doctor(args) -> int:
     from app.models.tiers import choose_tier
 
     catalog, store = _store(args.models_dir)
-    hw = detect(probe_torch=True)
+    from app.inference.probe import probe_torch_runtime
+
+    hw = detect(torch_probe=probe_torch_runtime)
     tier = choose_tier(hw, catalog, args.tier)
     report = diagnose(hw, catalog, store, tier)
     if args.json:
@@ -136,7 +138,7 @@ def _install_ai(args) -> int:
     from app.models import runtime
     from app.models.hardware import detect
 
-    plan = runtime.plan_ai_runtime(detect(probe_torch=False), pins=runtime.bundle_pins())
+    plan = runtime.plan_ai_runtime(detect(), pins=runtime.bundle_pins())
     target = runtime.runtime_dir()
     print(f"{plan.why}\nDownload: {plan.approx_size_text} into {target}")
     installer = runtime.installer_command()  # fails with a plain message when this build has none

@@ -75,10 +75,11 @@ class Engines:
     @property
     def tier(self):
         if self._tier is None:
+            from app.inference.probe import probe_torch_runtime
             from app.models.hardware import detect
             from app.models.tiers import choose_tier
 
-            self._tier = choose_tier(detect(probe_torch=True), self.catalog, self.tier_override)
+            self._tier = choose_tier(detect(torch_probe=probe_torch_runtime), self.catalog, self.tier_override)
         return self._tier
 
     @property

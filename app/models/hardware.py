@@ -1,6 +1,6 @@
 """What the machine has: NVIDIA GPUs (NVML), the installed PyTorch build, Apple MPS, RAM.
 
-Nothing here imports torch unless asked (`detect(probe_torch=True)`); without probing, the torch
+Nothing here imports torch (`detect(torch_probe=...)` lets app/inference do that); without probing, the torch
 build is read from torch/version.py as text. No driver, no torch and a CPU-only torch all work.
 """
 
@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,8 +128,12 @@ class Hardware:
         return tuple(out)
 
 
-def detect(*, probe_torch: bool = False) -> Hardware:
-    """Look at this machine. Imports torch only when `probe_torch` is true."""
+def detect(*, torch_probe: Callable[[tuple[Gpu, ...]], dict] | None = None) -> Hardware:
+    """Look at this machine without importing torch.
+
+    `torch_probe` (app.inference.probe.probe_torch_runtime, passed in by the layers above: only
+    app/inference imports torch) also asks the installed torch what it can use.
+    """
     total, available = read_ram()
     gpus, driver, driver_cuda, nvml_error = read_nvml()
     torch_installed, torch_version, torch_cuda = read_torch_build()
@@ -146,8 +151,8 @@ def detect(*, probe_torch: bool = False) -> Hardware:
         "torch_version": torch_version,
         "torch_cuda": torch_cuda,
     }
-    if probe_torch and torch_installed:
-        info.update(probe_torch_runtime(gpus))
+    if torch_probe is not None and torch_installed:
+        info.update(torch_probe(gpus))
     return Hardware(**info)
 
 
@@ -209,29 +214,6 @@ def read_torch_build() -> tuple[bool, str | None, str | None]:
     version = _VERSION_RE.search(text)
     cuda = _CUDA_RE.search(text)
     return True, version.group(1) if version else None, cuda.group(1) if cuda else None
-
-
-def probe_torch_runtime(nvml_gpus: tuple[Gpu, ...]) -> dict:
-    """Import torch and ask it what it can use (CUDA devices, MPS)."""
-    try:
-        import torch
-    except Exception as exc:  # a broken install must not crash `mapbrush doctor`
-        return {"torch_probed": True, "torch_cuda_available": False, "notes": (f"importing torch failed: {exc}",)}
-    result: dict = {
-        "torch_probed": True,
-        "torch_version": str(torch.__version__),
-        "torch_cuda": torch.version.cuda,
-        "torch_cuda_available": bool(torch.cuda.is_available()),
-    }
-    mps = getattr(getattr(torch, "backends", None), "mps", None)
-    result["mps_available"] = bool(mps and mps.is_available())
-    if result["torch_cuda_available"] and not nvml_gpus:
-        gpus = []
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            gpus.append(Gpu(i, props.name, int(props.total_memory), None, (props.major, props.minor), "torch"))
-        result["gpus"] = tuple(gpus)
-    return result
 
 
 def read_ram() -> tuple[int | None, int | None]:

@@ -123,7 +123,7 @@ class ModelsDialog(QDialog):
 
         if self.job is not None and not self.job.done:
             return
-        plan = runtime.plan_ai_runtime(detect(probe_torch=False), pins=runtime.bundle_pins())
+        plan = runtime.plan_ai_runtime(detect(), pins=runtime.bundle_pins())
         text = f"{plan.why}\n\nDownload: {plan.approx_size_text}. MapBrush keeps working while it installs."
         if QMessageBox.question(self, "Install AI engines", text) != QMessageBox.StandardButton.Yes:
             return

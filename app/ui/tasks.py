@@ -165,7 +165,7 @@ def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, canc
     """GPU, tier and which AI stages can run (imports torch when installed: run it on the GPU lane)."""
     from app.models.hardware import detect
 
-    hw = detect(probe_torch=False)
+    hw = detect()
     engines = holder.get()
     cancel.check()
     try:

@@ -56,7 +56,9 @@ def test_cuda_torch_read_from_version_file(fake_torch_path):
 
 def test_probe_torch_imports_it_only_when_asked(fake_torch_path):
     _fake_torch(fake_torch_path, None)
-    hw = detect(probe_torch=True)
+    from app.inference.probe import probe_torch_runtime
+
+    hw = detect(torch_probe=probe_torch_runtime)
     assert hw.torch_probed and hw.torch_cuda_available is False and hw.mps_available is False
     assert hw.torch_cuda is None
 
