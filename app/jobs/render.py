@@ -279,6 +279,7 @@ def render_to_file(
     req: RenderRequest,
     out: Path,
     *,
+    data: MapData | None = None,
     engines: Any = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken = NEVER,
@@ -286,7 +287,7 @@ def render_to_file(
     """Render and export a PNG atomically."""
     from app.export.png import write_png
 
-    result = render(req, engines=engines, progress=progress, cancel=cancel)
+    result = render(req, data=data, engines=engines, progress=progress, cancel=cancel)
     cancel.check()
     t = time.perf_counter()
     progress("export", 0, 1, f"writing {Path(out).name}")

@@ -95,15 +95,10 @@ class ExportJob:
 
 def export_task(job: ExportJob, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
     """Render at export size and write the PNG atomically (the loaded data is not read again)."""
-    from app.export.png import write_png
-    from app.jobs.render import render
+    from app.jobs.render import render_to_file
 
     engines = job.engines.get() if job.engines is not None and job.request.engine != "procedural" else None
-    result = render(job.request, data=job.data, engines=engines, progress=progress, cancel=cancel)
-    cancel.check()
-    progress("export", 0, 1, f"writing {job.out.name}")
-    write_png(job.out, result.image, result.metadata, dpi=job.request.dpi)
-    progress("export", 1, 1, "done")
+    render_to_file(job.request, job.out, data=job.data, engines=engines, progress=progress, cancel=cancel)
     return job.out
 
 

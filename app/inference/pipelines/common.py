@@ -36,3 +36,33 @@ def generator(seed: int) -> torch.Generator:
 def quiet(pipe):
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def run_with_references(manager, key, pipe, plan, request, callback, *, guidance: float):
+    """FLUX.2 (Klein and Dev): re-render with the init image and the other references as reference images."""
+    from app.inference import api
+
+    plan = api.snap_size(plan)
+    w, h = plan.width, plan.height
+    # Neither family uses a negative prompt, so the cache key holds the prompt alone.
+    embeds = manager.embeddings((key, request.prompt, ""), lambda: encode_prompt(pipe, request.prompt))
+    refs = [api.to_pil(r, w, h) for r in request.references]
+    if request.image is not None:
+        refs.insert(0, api.to_pil(request.image, w, h))
+    out = pipe(
+        image=refs or None,
+        prompt_embeds=embeds,
+        guidance_scale=guidance,
+        num_inference_steps=plan.steps,
+        width=w,
+        height=h,
+        generator=generator(request.seed),
+        output_type="np",
+        callback_on_step_end=callback,
+    )
+    return api.to_uint8(out.images)
+
+
+def encode_prompt(pipe, prompt: str):
+    embeds, _ = pipe.encode_prompt(prompt, device=pipe._execution_device)
+    return embeds

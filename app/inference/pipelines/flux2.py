@@ -8,7 +8,6 @@ loaded (prompts are text only), so torchvision is not needed.
 
 from __future__ import annotations
 
-from app.inference import api
 from app.inference.pipelines import common
 
 FAMILY = "flux2"
@@ -29,27 +28,5 @@ def build(manager, plan):
     return common.quiet(diffusers.Flux2Pipeline(**parts))
 
 
-def encode(pipe, prompt: str):
-    embeds, _ = pipe.encode_prompt(prompt, device=pipe._execution_device)
-    return embeds
-
-
 def run(manager, key, pipe, plan, request, callback):
-    plan = api.snap_size(plan)
-    w, h = plan.width, plan.height
-    embeds = manager.embeddings((key, request.prompt, ""), lambda: encode(pipe, request.prompt))
-    refs = [api.to_pil(r, w, h) for r in request.references]
-    if request.image is not None:
-        refs.insert(0, api.to_pil(request.image, w, h))
-    out = pipe(
-        image=refs or None,
-        prompt_embeds=embeds,
-        guidance_scale=GUIDANCE,
-        num_inference_steps=plan.steps,
-        width=w,
-        height=h,
-        generator=common.generator(request.seed),
-        output_type="np",
-        callback_on_step_end=callback,
-    )
-    return api.to_uint8(out.images)
+    return common.run_with_references(manager, key, pipe, plan, request, callback, guidance=GUIDANCE)
