@@ -201,9 +201,10 @@ def cmd_render(args) -> int:
 def _ai_options(args):
     from app.jobs.ai import AIOptions
 
-    reference = None
+    reference = reference_meta = None
     if args.reference:
         reference = _read_rgb(args.reference)
+        reference_meta = _png_metadata(args.reference)
     if args.steps is not None and not 1 <= args.steps <= 100:
         raise InputError(f"--steps {args.steps} is out of range (1 to 100)")
     auto = args.creativity == "auto"
@@ -214,6 +215,7 @@ def _ai_options(args):
         prompt_extra=args.prompt_extra,
         guide=args.guide,
         reference=reference,
+        reference_metadata=reference_meta,
     )
 
 
@@ -230,6 +232,19 @@ def _read_rgb(path: Path):
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"not a readable image ({exc})", path=path) from None
+
+
+def _png_metadata(path: Path) -> dict | None:
+    """The `mapbrush` metadata of a PNG MapBrush wrote; None for any other image."""
+    from app.export.png import read_metadata
+
+    with open(path, "rb") as fh:
+        if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+            return None
+    try:
+        return read_metadata(path)
+    except (OSError, ValueError, InputError):  # unreadable metadata: use the pixels as they are
+        return None
 
 
 def _inspect_one(path: Path) -> dict:

@@ -30,6 +30,7 @@ class AIOptions:
     prompt: str | None = None  # replaces the style's prompt template when set (the GUI's editable prompt)
     guide: str = "auto"  # "auto" | "img2img" | "controlnet" (preview only)
     reference: np.ndarray | None = None  # the approved preview for the final stage (HxWx3 uint8)
+    reference_metadata: dict | None = None  # its `mapbrush` metadata when it is a finished PNG (overlay removed)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,9 @@ class RenderResult:
     sketch: np.ndarray  # the painted image before the overlay
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    stages: dict[str, np.ndarray] = field(default_factory=dict)  # "sketch", "preview", "final" (before overlay)
+    stages: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # "sketch", "reference", "preview", "final" (no overlay)
     engine: str = "procedural"  # the engine that made `image`
 
 
@@ -170,6 +172,15 @@ def render(
         template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
         prompt = build_prompt(template, data.place_name(), opts.prompt_extra)
         creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
+        if opts.reference is not None and opts.reference_metadata is not None:
+            from app.jobs.reference import clean_reference
+
+            clean, why = clean_reference(
+                opts.reference, opts.reference_metadata, data, user_styles_dir=req.user_styles_dir, cancel=cancel
+            )
+            opts = replace(opts, reference=clean, reference_metadata=None)
+            stages["reference"] = clean
+            warnings.extend([why] if why else [])
         for stage in wanted:
             t = time.perf_counter()
             res = engines.run(
@@ -242,8 +253,6 @@ def _ai_stages(engine: str, engines, opts) -> list[str]:
 
 
 def _with_reference(opts, image):
-    from dataclasses import replace
-
     return replace(opts, reference=image)
 
 

@@ -143,6 +143,16 @@ def finish(
     rgba = np.empty((H, W, 4), np.uint8)
     rgba[..., :3] = image
     rgba[..., 3] = 255
+    draw_overlay(rgba, lay, typography, progress=progress, cancel=cancel)
+    progress("finish", 3, 3, "done")
+    return np.ascontiguousarray(rgba[..., :3])
+
+
+def draw_overlay(
+    rgba: np.ndarray, lay: OverlayLayout, typography: Typography, *, progress=NULL_PROGRESS, cancel: CancelToken = NEVER
+) -> None:
+    """Draw a laid-out overlay onto an HxWx4 premultiplied RGBA buffer, in place."""
+    H, W = rgba.shape[:2]
     surface = skia.Surface(rgba, colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kPremul_AlphaType)
     canvas = surface.getCanvas()
     unit = min(W, H) / 1024.0
@@ -154,5 +164,11 @@ def finish(
     for item in (lay.cartouche, lay.scale_bar, lay.north_arrow):
         if item is not None:
             item.draw(canvas)
-    progress("finish", 3, 3, "done")
-    return np.ascontiguousarray(rgba[..., :3])
+
+
+def overlay_mask(size: tuple[int, int], lay: OverlayLayout, typography: Typography, *, cancel=NEVER) -> np.ndarray:
+    """HxW bool: the pixels the overlay `lay` covers (what finish() draws over the painting)."""
+    W, H = size
+    rgba = np.zeros((H, W, 4), np.uint8)
+    draw_overlay(rgba, lay, typography, cancel=cancel)
+    return rgba[..., 3] > 0

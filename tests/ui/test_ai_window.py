@@ -51,9 +51,12 @@ def test_the_event_loop_keeps_turning_while_a_preview_runs(qtbot, ai_window, gap
     """The issue's bar: while a preview runs on the GPU lane, no event-loop gap over 50 ms."""
     w = ai_window
     qtbot.waitUntil(lambda: not w.session.lanes.running(), timeout=60000)
-    with gap_meter() as meter, qtbot.waitSignal(w.session.ai_ready, timeout=240000):
-        w.preview_button.click()
-    meter.assert_no_stall()
+
+    def preview():
+        with qtbot.waitSignal(w.session.ai_ready, timeout=240000):
+            w.preview_button.click()
+
+    gap_meter.twice(preview).assert_no_stall()
 
 
 def test_cancel_mid_preview_keeps_the_app_usable(qtbot, ai_window):

@@ -127,11 +127,15 @@ def test_the_gui_thread_never_stalls_while_rendering(qtbot, window, load_map, to
     """While renders run in the pool, the event loop keeps turning: no gap over 50 ms."""
     load_map(window, [town])
     qtbot.waitUntil(lambda: not window.session.lanes.running(), timeout=60000)  # thumbnails done
-    with gap_meter() as meter:
+
+    aspects = iter(["16:9", "3:2"])  # each try changes the framing, so each renders
+
+    def reframe():
         with qtbot.waitSignal(window.sketch_shown, timeout=30000):
-            window.map_panel.aspect.setCurrentText("16:9")
+            window.map_panel.aspect.setCurrentText(next(aspects))
         qtbot.waitUntil(lambda: not window.session.lanes.running(), timeout=60000)
-    meter.assert_no_stall()
+
+    gap_meter.twice(reframe).assert_no_stall()
 
 
 def test_run_saves_a_screenshot(town, tmp_path):
