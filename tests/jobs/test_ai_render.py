@@ -81,6 +81,24 @@ def test_preview_then_final_in_process_without_reloading(models_dir):
     assert final.engine == "final" and final.metadata["models"] == ["flux2-klein-4b:bf16"]
     assert final.image.shape == (96, 128, 3)
 
+    # The finished preview PNG (labels and all) as reference: its overlay comes off before FLUX.2 sees it.
+    labelled = render(
+        RenderRequest(
+            inputs=example_inputs(),
+            style="ink",
+            size=SIZE,
+            engine="final",
+            seed=3,
+            ai=AIOptions(reference=first.image, reference_metadata=first.metadata),
+        ),
+        data=first.data,
+        engines=engines,
+    )
+    overlay = (first.image != first.stages["preview"]).any(axis=-1)
+    taken_off = (labelled.stages["reference"] != first.image).any(axis=-1)
+    assert overlay.any() and taken_off[overlay].mean() > 0.95
+    assert not any("stay in the reference" in w for w in labelled.warnings)
+
 
 def test_controlnet_guide_is_recorded(models_dir):
     engines = Engines(models_dir)
@@ -106,6 +124,7 @@ def test_cli_preview_and_final_write_pngs_with_model_metadata(models_dir, tmp_pa
     proc = cli("render", "--example", "--engine", "final", "--reference", prev, "--size", "128x96", "-o", final,
                models_dir=models_dir)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert "stay in the reference" not in proc.stderr  # the preview's labels were taken off, not copied
     meta = json.loads(cli("inspect", final, "--json").stdout)["mapbrush"]
     assert meta["engine"] == "final" and meta["models"] == ["flux2-klein-4b:bf16"] and "fidelity" in meta
 
