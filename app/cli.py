@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     ai.add_argument("--prompt-extra", default="", help="text added to the style's prompt")
     ai.add_argument("--guide", choices=["auto", "img2img", "controlnet"], default="auto",
                     help="preview from the painting (img2img) or from the structure image (controlnet)")  # fmt: skip
+    ai.add_argument("--final-model", metavar="MODEL[:VARIANT]",
+                    help="final engine: another final model, e.g. flux2-klein-9b (see `mapbrush doctor`)")  # fmt: skip
     ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
     ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
 
@@ -214,6 +216,7 @@ def _ai_options(args):
         auto_creativity=auto,
         prompt_extra=args.prompt_extra,
         guide=args.guide,
+        final_model=args.final_model or None,
         reference=reference,
         reference_metadata=reference_meta,
     )

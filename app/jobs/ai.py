@@ -31,6 +31,20 @@ class AIOptions:
     guide: str = "auto"  # "auto" | "img2img" | "controlnet" (preview only)
     reference: np.ndarray | None = None  # the approved preview for the final stage (HxWx3 uint8)
     reference_metadata: dict | None = None  # its `mapbrush` metadata when it is a finished PNG (overlay removed)
+    final_model: str | None = None  # "model[:variant]" for the final stage; None → the tier's
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model a stage may use on this machine, for the window's and the CLI's pickers."""
+
+    ref: str  # "model:variant"
+    name: str
+    installed: bool
+    default: bool  # the tier's own model
+    licence: str
+    commercial_use: bool | None
+    install: str  # the command that installs it
 
 
 @dataclass
@@ -96,34 +110,86 @@ class Engines:
             self._manager.unload()
 
     # ----- what can run --------------------------------------------------------------------------
-    def installed_for(self, stage: str):
-        """(Stage preset, InstalledModel) for a stage, or raise ModelUnavailable saying how to install it."""
+    def installed_for(self, stage: str, choice: str | None = None):
+        """(Stage preset, InstalledModel) for a stage, or raise ModelUnavailable saying how to install it.
+
+        `choice` ("model" or "model:variant") replaces the tier's model, e.g. an optional bigger final model.
+        """
         st = self.tier.stage(stage)
         if not st.enabled or not st.model:
             raise ModelUnavailable(f"the {stage} engine is off on this machine ({self.tier.label}): {st.reason}")
-        model = self.store.locate(st.model, st.variant)
-        if model is None:  # another installed variant of the same model will do
-            ready = [m for (mid, _), m in self.store.installed().items() if mid == st.model and m.ready]
+        model_id, variant = self.resolve(stage, choice)
+        model = self.store.locate(model_id, variant)
+        if model is None and not (choice and ":" in choice):  # another installed variant of it will do
+            ready = [m for (mid, _), m in self.store.installed().items() if mid == model_id and m.ready]
             model = ready[0] if ready else None
         if model is None:
-            name = self.catalog.models[st.model].name
+            name = self.catalog.models[model_id].name
             raise ModelUnavailable(
                 f"the {stage} engine needs {name}, which is not installed; "
-                f"install it with: mapbrush models download {st.model} --variant {st.variant}"
+                f"install it with: mapbrush models download {model_id} --variant {variant}"
             )
         return st, model
 
-    def available(self, stage: str) -> tuple[bool, str]:
+    def resolve(self, stage: str, choice: str | None) -> tuple[str, str]:
+        """(model id, variant) for a stage: the tier's, or the person's `choice` checked against the catalog."""
+        st = self.tier.stage(stage)
+        if not choice:
+            return st.model, st.variant
+        model_id, _, variant = choice.strip().partition(":")
+        entry = self.catalog.models.get(model_id)
+        if entry is None or entry.role != stage:
+            known = ", ".join(m for m, e in self.catalog.models.items() if e.role == stage)
+            raise InputError(f"unknown {stage} model '{model_id}' (choose from {known})")
+        if variant and variant not in entry.variants:
+            raise InputError(f"{entry.name} has no variant '{variant}' (choose from {', '.join(entry.variants)})")
+        if not variant:
+            listed = [o.variant for o in st.optional if o.model == model_id]
+            variant = st.variant if model_id == st.model else (listed or list(entry.variants))[0]
+        return model_id, variant
+
+    def choices(self, stage: str) -> list[ModelChoice]:
+        """The models a stage can use here: the tier's own first, then its optional upgrades."""
+        st = self.tier.stage(stage)
+        if not st.enabled or not st.model:
+            return []
+        out = []
+        for mid, var in [(st.model, st.variant), *((o.model, o.variant) for o in st.optional)]:
+            ref = f"{mid}:{var}"
+            entry = self.catalog.models[mid]
+            installed = [m for (i, _), m in self.store.installed().items() if i == mid and m.ready]
+            exact = next((m for m in installed if m.variant == var), None)
+            have = exact or (installed[0] if installed and mid == st.model else None)
+            out.append(ModelChoice(
+                ref=f"{mid}:{have.variant}" if have else ref,
+                name=entry.name,
+                installed=have is not None,
+                default=mid == st.model,
+                licence=entry.licence,
+                commercial_use=entry.commercial_use,
+                install=f"mapbrush models download {mid} --variant {var}",
+            ))  # fmt: skip
+        return out
+
+    def available(self, stage: str, choice: str | None = None) -> tuple[bool, str]:
         try:
-            self.installed_for(stage)
-        except ModelUnavailable as exc:
+            self.installed_for(stage, choice)
+        except (ModelUnavailable, InputError) as exc:
             return False, exc.message
         return True, ""
 
-    def plan(self, stage: str, size: tuple[int, int], *, steps: int | None = None, guide: str = "auto"):
+    def plan(
+        self,
+        stage: str,
+        size: tuple[int, int],
+        *,
+        steps: int | None = None,
+        guide: str = "auto",
+        model: str | None = None,
+    ):
         from app.inference.api import StagePlan
 
-        st, model = self.installed_for(stage)
+        st, model = self.installed_for(stage, model)
         entry = self.catalog.models[model.model_id]
         single = model.format in ("gguf", "safetensors")
         controlnet_file = None
@@ -147,11 +213,11 @@ class Engines:
             transformer_file=Path(model.weights) if single else None,
             controlnet_file=controlnet_file,
             dtype=_DTYPES.get(st.dtype, st.dtype),
-            offload=st.offload,
+            offload=_offload_for(st, model.model_id),
             device=self.tier.device,
             width=width,
             height=height,
-            steps=int(steps or st.steps),
+            steps=int(steps or (entry.steps if entry.id != st.model and entry.steps else st.steps)),
             use_controlnet=controlnet_file is not None,
         )
         return plan, model
@@ -179,7 +245,8 @@ class Engines:
 
         if stage not in STAGES:
             raise InputError(f"unknown AI stage '{stage}'")
-        plan, model = self.plan(stage, size, steps=options.steps, guide=options.guide)
+        choice = options.final_model if stage == "final" else None
+        plan, model = self.plan(stage, size, steps=options.steps, guide=options.guide, model=choice)
         if stage == "preview":
             init, references = sketch, []
         else:
@@ -187,6 +254,12 @@ class Engines:
             references = [structure]
         tries = _AUTO_TRIES if options.auto_creativity else 1
         notes: list[str] = []
+        st = self.tier.stage(stage)
+        if model.model_id not in {st.model, *(o.model for o in st.optional)}:
+            notes.append(
+                f"{self.catalog.models[model.model_id].name} is not one this machine's tier ({self.tier.label}) "
+                "is set up for: if memory runs short it falls back to more offload or a smaller size"
+            )
         c = creativity
         best: tuple[float, np.ndarray, float] | None = None
         for attempt in range(tries):
@@ -228,6 +301,17 @@ class Engines:
             "fidelity": round(float(score), 4),
         }
         return StageResult(image, info, notes)
+
+
+_OFFLOAD_ORDER = ("none", "model", "group", "sequential")
+
+
+def _offload_for(stage, model_id: str) -> str:
+    """The stage's offload, or more when the model is an upgrade that asks for more (`model:variant@offload`)."""
+    asked = next((o.offload for o in stage.optional if o.model == model_id and o.offload), None)
+    if asked is None or model_id == stage.model:
+        return stage.offload
+    return max(stage.offload, asked, key=_OFFLOAD_ORDER.index)
 
 
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -242,14 +242,14 @@ def _ai_stages(engine: str, engines, opts) -> list[str]:
         engines.installed_for("preview")
         return ["preview"]
     if engine == "final":
-        engines.installed_for("final")
+        engines.installed_for("final", opts.final_model)
         if opts.reference is None and engines.available("preview")[0]:
             return ["preview", "final"]  # final re-renders a preview; without a preview model, the sketch
         return ["final"]
     # auto: the best this machine has; procedural when nothing is installed. On a CPU the final
     # stage takes minutes, so auto stops at the preview there.
     stages = ("preview",) if engines.tier.device == "cpu" else ("preview", "final")
-    return [s for s in stages if engines.available(s)[0]]
+    return [s for s in stages if engines.available(s, opts.final_model if s == "final" else None)[0]]
 
 
 def _with_reference(opts, image):

@@ -19,6 +19,7 @@ from app.models.schema import (
     Catalog,
     Component,
     ModelEntry,
+    OptionalModel,
     StagePreset,
     TierPreset,
     Variant,
@@ -31,7 +32,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 _MODEL_KEYS = {
     "name", "family", "role", "pipeline", "repo", "licence", "licence_url", "commercial_use",
-    "gated", "notes", "base_model", "components", "variants",
+    "gated", "notes", "base_model", "components", "variants", "steps",
 }  # fmt: skip
 _COMPONENT_KEYS = {"description", "files", "size_gb", "repo"}
 _VARIANT_KEYS = {"label", "format", "quant", "repo", "file", "size_gb", "sha256", "components"}
@@ -177,6 +178,9 @@ def _model(r: _Reader, mid: str, raw: dict) -> ModelEntry:
     base_model = r.get(raw, p, "base_model", str, default=None)
     if role == "controlnet" and base_model is None:
         r.fail(f"{p}.base_model", "a controlnet names the model it guides")
+    steps = r.get(raw, p, "steps", int, default=None)
+    if steps is not None and not 1 <= steps <= 100:
+        r.fail(f"{p}.steps", "must be between 1 and 100")
     return ModelEntry(
         id=mid,
         name=r.get(raw, p, "name", str),
@@ -192,6 +196,7 @@ def _model(r: _Reader, mid: str, raw: dict) -> ModelEntry:
         pipeline=r.get(raw, p, "pipeline", str, default=""),
         base_model=base_model,
         notes=r.get(raw, p, "notes", str, default=""),
+        steps=steps,
     )
 
 
@@ -271,11 +276,15 @@ def _stage(r: _Reader, p: str, stage: str, raw: dict, models: dict[str, ModelEnt
     controlnet = r.get(raw, p, "controlnet", bool, default=False)
     if controlnet and not any(m.role == "controlnet" and m.base_model == model_id for m in models.values()):
         r.fail(f"{p}.controlnet", f"no controlnet model in the catalog guides {model_id}")
-    optional = r.str_list(raw, p, "optional", default=())
-    for ref in optional:
-        oid, _, ovar = ref.partition(":")
-        if oid not in models or ovar not in models[oid].variants:
-            r.fail(f"{p}.optional", f"'{ref}' is not a model:variant in the catalog")
+    optional = []
+    for ref in r.str_list(raw, p, "optional", default=()):
+        pair, _, offload = ref.partition("@")
+        oid, _, ovar = pair.partition(":")
+        if oid not in models or ovar not in models[oid].variants or models[oid].role != stage:
+            r.fail(f"{p}.optional", f"'{ref}' is not a {stage} model:variant in the catalog")
+        if offload and offload not in OFFLOADS:
+            r.fail(f"{p}.optional", f"'{ref}': offload must be one of {', '.join(OFFLOADS)}")
+        optional.append(OptionalModel(oid, ovar, offload or None))
     resolution = r.get(raw, p, "resolution", int)
     if not 256 <= resolution <= 4096 or resolution % 16:
         r.fail(f"{p}.resolution", "must be a multiple of 16 between 256 and 4096")
@@ -296,5 +305,5 @@ def _stage(r: _Reader, p: str, stage: str, raw: dict, models: dict[str, ModelEnt
         steps=steps,
         controlnet=controlnet,
         min_ram_gb=r.number(raw, p, "min_ram_gb", default=None),
-        optional=optional,
+        optional=tuple(optional),
     )

@@ -22,7 +22,7 @@ class DoctorReport:
         out = [f"{label.ljust(width)}  {value}" for label, value in self.facts]
         if self.next_steps:
             out += ["", "What to do next:"] + [f"  - {step}" for step in self.next_steps]
-        else:
+        elif self.ok:
             out += ["", "Everything needed for the AI engines is in place."]
         return out
 
@@ -54,10 +54,12 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
         ("Tier", f"{tier.name} — {tier.label} ({'chosen by you' if tier.chosen_by == 'override' else 'auto'})")
     )
     ready = True
+    off = 0
     installed = store.installed()
     for stage in (tier.preview, tier.final):
         if not stage.enabled:
             facts.append((f"{stage.name.title()} engine", f"off: {stage.reason}"))
+            off += 1
             continue
         entry = catalog.models[stage.model]
         model = installed.get((stage.model, stage.variant))
@@ -79,6 +81,14 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
                 steps.append(
                     f"Optional, for structure-guided previews: mapbrush models download {cn.id} --variant {variant}"
                 )
+        for option in stage.optional:
+            mid, variant = option.model, option.variant
+            entry = catalog.models[mid]
+            terms = "non-commercial licence" if entry.commercial_use is False else entry.licence
+            have = any(i == mid and m.ready for (i, _), m in installed.items())
+            how = f"use it with --final-model {mid}" if have else f"mapbrush models download {mid} --variant {variant}"
+            state = "installed" if have else "not installed"
+            facts.append((f"Optional {stage.name}", f"{entry.name} {variant} ({terms}) — {state}; {how}"))
     usage = store.disk_usage()
     facts.append(
         ("Models folder", f"{usage.root} ({human_bytes(usage.used_bytes)} used, {human_bytes(usage.free_bytes)} free)")
@@ -88,6 +98,13 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
     for note in tier.notes:
         if note not in steps:
             facts.append(("Note", note))
+    if off == 2:
+        ready = False
+        steps.append(
+            "No AI engine can run with this tier: leave out --tier (or the tier setting) to let MapBrush choose"
+            if tier.chosen_by == "override"
+            else "No AI engine can run on this machine; the procedural engine still paints every style"
+        )
     steps = list(dict.fromkeys(steps))
     return DoctorReport(tuple(facts), tuple(steps), ok=ready and not hardware.diagnosis())
 

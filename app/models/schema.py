@@ -55,6 +55,7 @@ class ModelEntry:
     pipeline: str = ""
     base_model: str | None = None  # for a ControlNet: the model it guides
     notes: str = ""
+    steps: int | None = None  # its own step count when it stands in for a tier's default model
 
     def download_size(self, variant_id: str) -> tuple[float, bool]:
         """(GB of the parts whose size the catalog knows, whether every part's size is known)."""
@@ -71,6 +72,20 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class OptionalModel:
+    """An upgrade a tier's stage may offer: `model:variant`, or `model:variant@offload` when it needs more
+    offload than the stage's own model (a bigger model on the same card)."""
+
+    model: str
+    variant: str
+    offload: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}:{self.variant}"
+
+
+@dataclass(frozen=True)
 class StagePreset:
     stage: str  # preview | final
     enabled: bool
@@ -83,7 +98,7 @@ class StagePreset:
     steps: int = 4
     controlnet: bool = False
     min_ram_gb: float | None = None
-    optional: tuple[str, ...] = ()  # "model:variant" upgrades the UI may offer
+    optional: tuple[OptionalModel, ...] = ()  # upgrades the UI and --final-model may pick
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from app.errors import InputError
 from app.models.hardware import GIB, Hardware
-from app.models.schema import Catalog, StagePreset, TierPreset
+from app.models.schema import Catalog, OptionalModel, StagePreset, TierPreset
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Stage:
     resolution: int
     steps: int
     controlnet: bool
-    optional: tuple[str, ...] = ()
+    optional: tuple[OptionalModel, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,10 @@ def choose_tier(hardware: Hardware, presets: Catalog | Mapping[str, TierPreset],
     preview = _stage(preset.preview, preset, hardware, notes)
     final = _stage(preset.final, preset, hardware, notes)
     return Tier(preset.name, preset.label, preset.device, preview, final, chosen_by, tuple(dict.fromkeys(notes)))
+
+
+# One step further down the offload scale: fp32 weights are twice bf16's (tests/bench/gpu_bench.py --fit).
+MORE_OFFLOAD = {"none": "model", "model": "group", "group": "group", "sequential": "sequential"}
 
 
 def _auto(hw: Hardware, tiers: Mapping[str, TierPreset], notes: list[str]) -> TierPreset:
@@ -107,8 +111,9 @@ def _stage(preset: StagePreset, tier: TierPreset, hw: Hardware, notes: list[str]
         )
     if tier.device == "cuda" and stage.dtype == "bf16" and not hw.bf16:
         notes.append(
-            "This GPU has no bf16 support (compute capability below 8.0): models run in fp32. "
-            "fp16 is not used because it gives black images with Z-Image."
+            "This GPU has no bf16 support (compute capability below 8.0): models run in fp32, which needs "
+            "twice the memory, so more of them is offloaded to RAM. fp16 is not used because it gives black "
+            "images with Z-Image."
         )
-        return replace(stage, dtype="fp32")
+        return replace(stage, dtype="fp32", offload=MORE_OFFLOAD[stage.offload])
     return stage

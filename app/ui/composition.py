@@ -54,6 +54,8 @@ class Composition:
     creativity: float | None = None  # None → the style's default
     prompt_extra: str = ""
     prompt: str = ""  # "" → the style's prompt template; else the person's own prompt
+    guide: str = "auto"  # preview guidance: "auto" | "img2img" | "controlnet"
+    final_model: str = ""  # "model:variant" for the final stage; "" → the tier's
 
     def with_(self, **changes: Any) -> Composition:
         return replace(self, **changes)
@@ -104,6 +106,8 @@ class Composition:
             prompt_extra=self.prompt_extra.strip(),
             prompt=self.prompt.strip() or None,
             reference=reference,
+            guide=self.guide,
+            final_model=self.final_model or None,
         )
 
     # ----- from a PNG's metadata ------------------------------------------------------------------

@@ -162,6 +162,10 @@ class Session(QObject):
         if self.status is None:
             return False, "checking the GPU and the installed models…"
         st = self.status.stages.get(stage)
+        chosen = self.composition.final_model if stage == "final" else ""
+        pick = next((c for c in self.status.final_models if c.ref == chosen), None) if chosen else None
+        if pick is not None and not pick.default:
+            return (True, "") if pick.installed else (False, f"{pick.name} is not installed; {pick.install}")
         return (st.ok, st.reason) if st else (False, f"unknown stage {stage}")
 
     def render_ai(self, stage: str) -> Job | None:

@@ -154,6 +154,8 @@ class EngineStatus:
     vram_gib: float
     tier: str
     stages: dict[str, StageState]
+    final_models: list = field(default_factory=list)  # [app.jobs.ai.ModelChoice]: the tier's, then upgrades
+    controlnet: bool = False  # the preview's ControlNet is installed
 
 
 def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
@@ -180,4 +182,11 @@ def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, canc
             ok, reason = False, tier_label
         stages[stage] = StageState(ok, reason, name)
     gpu = hw.best_gpu
-    return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages)
+    finals, controlnet = [], False
+    if tier is not None:
+        finals = engines.choices("final")
+        cn = engines.catalog.controlnet_for(tier.preview.model) if tier.preview.model else None
+        controlnet = cn is not None and any(
+            mid == cn.id and m.ready for (mid, _), m in engines.store.installed().items()
+        )
+    return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages, finals, controlnet)

@@ -21,11 +21,15 @@ SIZE = (128, 96)
 
 
 @pytest.fixture(scope="module")
-def models_dir(tmp_path_factory):
-    """A models folder with the tiny packs imported exactly as a user imports real downloads."""
+def packs(tmp_path_factory):
     from app.inference.packs import build_all
 
-    packs = build_all(tmp_path_factory.mktemp("packs"))
+    return build_all(tmp_path_factory.mktemp("packs"))
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory, packs):
+    """A models folder with the tiny packs imported exactly as a user imports real downloads."""
     root = tmp_path_factory.mktemp("models")
     engines = Engines(root)
     for name in ("z_image", "klein", "controlnet"):
@@ -157,3 +161,50 @@ def test_cli_models_list_doctor_and_import(models_dir, tmp_path):
     pickle.write_bytes(b"\x80\x04not really")
     proc = cli("models", "import", pickle, models_dir=tmp_path / "m")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_a_final_model_can_be_chosen_and_runs_with_its_own_steps(packs, tmp_path):
+    from dataclasses import replace
+
+    from app.models.catalog import load_catalog
+
+    catalog = load_catalog()  # the cpu tier with the 48 GB tier's upgrades, so that they can run here
+    cpu = catalog.tiers["cpu"]
+    upgrades = replace(cpu.final, optional=catalog.tiers["cuda-48gb"].final.optional)
+    catalog = replace(catalog, tiers={**catalog.tiers, "cpu": replace(cpu, final=upgrades)})
+    engines = Engines(tmp_path / "models", catalog=catalog)
+    for name in ("z_image", "klein", "flux2_dev"):
+        engines.store.import_path(packs[name])
+    engines.store.import_path(packs["klein"], model_id="flux2-klein-9b", variant="bf16")  # same pipeline
+    choices = engines.choices("final")
+    assert [c.ref for c in choices] == ["flux2-klein-4b:bf16", "flux2-klein-9b:bf16", "flux2-dev:q4_k_m"]
+    # the tier's own model counts as installed in any variant (the cpu tier asks for q4_k_m)
+    assert [c.installed for c in choices] == [True, True, False]  # dev is installed as a folder, not Q4
+    assert choices[0].default and not choices[1].default and choices[1].commercial_use is False
+    assert engines.resolve("final", "flux2-klein-9b") == ("flux2-klein-9b", "bf16")  # the tier's listed variant
+    plan, _ = engines.plan("final", SIZE, model="flux2-dev:bf16")
+    assert plan.family == "flux2" and plan.steps == 28  # Dev is not step-distilled: its own steps, not Klein's 4
+    assert plan.offload == "group"  # models.toml: flux2-dev:q4_k_m@group, more than the stage's own "none"
+    assert engines.plan("final", SIZE, model="flux2-klein-9b")[0].steps == 4
+
+
+def test_a_chosen_final_model_renders_and_is_named_in_the_metadata(packs, tmp_path):
+    engines = Engines(tmp_path / "models")  # the cpu tier lists no optional models
+    for name in ("z_image", "flux2_dev"):
+        engines.store.import_path(packs[name])
+    with pytest.raises(ModelUnavailable, match="mapbrush models download flux2-klein-4b"):
+        engines.installed_for("final")
+    ai = AIOptions(final_model="flux2-dev", steps=2)
+    res = render(RenderRequest(inputs=example_inputs(), size=SIZE, engine="final", seed=1, ai=ai), engines=engines)
+    assert res.metadata["models"] == ["z-image-turbo:bf16", "flux2-dev:bf16"]
+    assert any("not one this machine's tier" in w for w in res.warnings)
+
+
+def test_cli_final_model_errors_are_one_line(models_dir, tmp_path):
+    proc = cli("render", "--example", "--engine", "final", "--final-model", "nope", "-o", tmp_path / "x.png",
+               models_dir=models_dir)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "unknown final model 'nope' (choose from flux2-klein-4b, flux2-klein-9b, flux2-dev)" in proc.stderr
+    proc = cli("render", "--example", "--engine", "final", "--final-model", "flux2-dev", "-o", tmp_path / "x.png",
+               models_dir=models_dir)  # fmt: skip
+    assert proc.returncode == 3 and "mapbrush models download flux2-dev" in proc.stderr

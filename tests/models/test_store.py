@@ -101,3 +101,24 @@ def test_doctor_reports_tier_and_next_steps(tmp_path):
     assert "download.pytorch.org/whl/cu128" in text
     assert "Tier" in text and not report.ok
     assert "mapbrush models download z-image-turbo --variant q4_k_m" in text
+
+
+def test_doctor_offers_the_tiers_optional_final_models_with_their_terms(tmp_path):
+    gpu = Gpu(0, "RTX 4090", 24 * GIB, 23 * GIB, (8, 9))
+    hw = Hardware(system="Linux", ram_total=64 * GIB, gpus=(gpu,), nvidia_driver="570.1", driver_cuda=(12, 8))
+    hw = dataclasses.replace(hw, torch_installed=True, torch_version="2.9.0+cu128", torch_cuda="12.8")
+    tier = choose_tier(hw, CATALOG)
+    assert tier.name == "cuda-24gb"
+    text = "\n".join(diagnose(hw, CATALOG, ModelStore(CATALOG, tmp_path / "m"), tier).lines())
+    line = next(t for t in text.splitlines() if t.startswith("Optional final"))
+    assert "FLUX.2 [klein] 9B" in line and "non-commercial" in line
+    assert "mapbrush models download flux2-klein-9b --variant q4_k_m" in line
+
+
+def test_doctor_never_says_all_is_well_when_no_engine_can_run(tmp_path):
+    hw = Hardware(system="Linux", ram_total=16 * GIB)  # no GPU, but a CUDA tier asked for
+    tier = choose_tier(hw, CATALOG, "cuda-24gb")
+    report = diagnose(hw, CATALOG, ModelStore(CATALOG, tmp_path / "m"), tier)
+    text = "\n".join(report.lines())
+    assert not report.ok and "in place" not in text
+    assert "leave out --tier" in text

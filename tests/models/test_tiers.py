@@ -53,6 +53,12 @@ def test_gpu_without_bf16_gets_fp32():
     assert tier.name == "cuda-12gb"
     assert tier.preview.dtype == tier.final.dtype == "fp32"
     assert any("fp32" in note for note in tier.notes)
+    # fp32 weights are twice bf16's: the 12 GB tier's model offload becomes group offload
+    assert CATALOG.tiers["cuda-12gb"].preview.offload == "model"
+    assert tier.preview.offload == tier.final.offload == "group"
+    t4 = choose_tier(cuda(16, cc=(7, 5)), CATALOG)  # a Tesla T4 lands in the 16 GB tier
+    assert t4.name == "cuda-16gb" and t4.preview.offload == "group"
+    assert choose_tier(cuda(80, cc=(7, 0)), CATALOG).final.offload == "model"  # V100-class: none -> model
 
 
 def test_cpu_tier_runs_both_stages_small():
