@@ -60,6 +60,10 @@ class Composition:
     def with_(self, **changes: Any) -> Composition:
         return replace(self, **changes)
 
+    def sketch_key(self) -> Composition:
+        """This composition without the AI-only choices: what the procedural sketch depends on."""
+        return replace(self, creativity=None, prompt_extra="", prompt="", guide="auto", final_model="")
+
     # ----- to a request ---------------------------------------------------------------------------
     def aspect_ratio(self) -> float:
         wh = ASPECTS.get(self.aspect)

@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
         c = self._read_composition()
         self.settings.style = c.style
         self.session.set_composition(c)
+        self._update_ai_buttons()  # the final model picked may be installed or not
 
     def apply_composition(self, c: Composition) -> None:
         self.map_panel.apply(c)
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
     # ----- AI -------------------------------------------------------------------------------------
     def _engine_status(self, status) -> None:
         self.engine_status.set_status(status)
+        self.style_panel.set_engine_choices(status)
         self._update_ai_buttons()
 
     def _update_ai_buttons(self) -> None:

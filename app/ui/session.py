@@ -99,11 +99,10 @@ class Session(QObject):
 
     # ----- the sketch -----------------------------------------------------------------------------
     def set_composition(self, c: Composition, *, immediate: bool = False) -> None:
-        if c == self.composition and self.sketch is not None:
-            return
+        same_sketch = c.sketch_key() == self.composition.sketch_key()
         self.composition = c
-        if self.data is None:
-            return
+        if self.data is None or (same_sketch and self.sketch is not None):
+            return  # prompt, creativity, guide or final model: the next AI run uses them; the sketch stands
         if immediate:
             self.render_sketch()
         else:
@@ -121,7 +120,7 @@ class Session(QObject):
         return self.lanes.submit(job, key="sketch", priority=10)
 
     def _sketched(self, result: RenderResult, comp: Composition) -> None:
-        if comp != self.composition:
+        if comp.sketch_key() != self.composition.sketch_key():
             return  # a newer request is on its way
         self.sketch = result
         self.ai_results.clear()
@@ -185,7 +184,7 @@ class Session(QObject):
         return self.lanes.submit(job, lane="gpu", key=stage)
 
     def _ai_done(self, stage: str, result: RenderResult, comp: Composition) -> None:
-        if comp != self.composition:
+        if comp.sketch_key() != self.composition.sketch_key():  # the map changed under it
             return
         self.ai_results[stage] = result
         if stage == "final" and "preview" in result.stages and "preview" not in self.ai_results:

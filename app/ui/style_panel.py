@@ -9,6 +9,7 @@ from PySide6.QtGui import QIcon, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -27,6 +28,11 @@ from app.ui.composition import Composition
 from app.ui.images import thumbnail
 
 CARD_ICON = QSize(150, 112)
+GUIDES = (
+    ("Automatic", "auto", "ControlNet when it is installed and this GPU's tier uses it; else from the painting"),
+    ("From the painting", "img2img", "The preview repaints the procedural painting (img2img)"),
+    ("From the map lines", "controlnet", "The preview follows the map's line art closely (ControlNet)"),
+)
 
 
 class StylePanel(QWidget):
@@ -108,6 +114,23 @@ class StylePanel(QWidget):
         seed_row.addWidget(self.lock)
         seed_row.addWidget(self.new_seed)
         form.addRow("Seed", seed_row)
+
+        self.guide = QComboBox(ai_box)
+        self.guide.setObjectName("guide")
+        for text, value, tip in GUIDES:
+            self.guide.addItem(text, value)
+            self.guide.setItemData(self.guide.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.guide.setToolTip("What the preview starts from")
+        self.guide.currentIndexChanged.connect(self.changed)
+        form.addRow("Guide", self.guide)
+        self.final_model = QComboBox(ai_box)
+        self.final_model.setObjectName("final_model")
+        self.final_model.addItem("This GPU's default", "")
+        self.final_model.setToolTip("The model that paints the final render")
+        self.final_model.currentIndexChanged.connect(self.changed)
+        form.addRow("Final model", self.final_model)
+        self._form = form
+        form.setRowVisible(self.final_model, False)  # shown when this machine has more than one to offer
         lay.addWidget(ai_box)
         lay.addStretch(1)
 
@@ -186,6 +209,39 @@ class StylePanel(QWidget):
         if not self.lock.isChecked() and seed is not None:
             self.seed.setText(str(seed))
 
+    # ----- engine choices ---------------------------------------------------------------------------
+    def set_engine_choices(self, status) -> None:
+        """Fill the pickers from what this machine has (app.ui.tasks.EngineStatus)."""
+        from PySide6.QtGui import QStandardItemModel
+
+        with QSignalBlocker(self.guide):
+            item = self.guide.model().item(2) if isinstance(self.guide.model(), QStandardItemModel) else None
+            if item is not None:
+                item.setEnabled(status.controlnet)
+                item.setToolTip(GUIDES[2][2] if status.controlnet else "Install the Z-Image ControlNet first "
+                                "(Models → Manage models…)")  # fmt: skip
+            if not status.controlnet and self.guide.currentData() == "controlnet":
+                self.guide.setCurrentIndex(0)
+        current = self.final_model.currentData() or ""
+        with QSignalBlocker(self.final_model):
+            self.final_model.clear()
+            for choice in status.final_models:
+                terms = "" if choice.commercial_use is not False else " · non-commercial"
+                text = f"{choice.name}{' (default)' if choice.default else ''}{terms}"
+                self.final_model.addItem(text, "" if choice.default else choice.ref)
+                i = self.final_model.count() - 1
+                tip = f"Licence: {choice.licence}" + ("" if choice.installed else f"\nNot installed: {choice.install}")
+                self.final_model.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+                if not choice.installed and not choice.default:
+                    self.final_model.model().item(i).setEnabled(False)
+            if self.final_model.count() == 0:
+                self.final_model.addItem("This GPU's default", "")
+            i = self.final_model.findData(current)
+            self.final_model.setCurrentIndex(i if i >= 0 else 0)
+        self._form.setRowVisible(self.final_model, len(status.final_models) > 1)
+        if (self.final_model.currentData() or "") != current:
+            self.changed.emit()
+
     # ----- composition ----------------------------------------------------------------------------
     def read(self, c: Composition) -> Composition:
         text = self.seed.text().strip()
@@ -197,10 +253,16 @@ class StylePanel(QWidget):
             prompt=self.prompt.toPlainText().strip() if self._prompt_custom else "",
             seed=seed,
             seed_locked=self.lock.isChecked() and seed is not None,
+            guide=self.guide.currentData() or "auto",
+            final_model=self.final_model.currentData() or "",
         )
 
     def apply(self, c: Composition) -> None:
-        blockers = [QSignalBlocker(w) for w in (self.creativity, self.seed, self.lock, self.prompt_extra)]
+        widgets = (self.creativity, self.seed, self.lock, self.prompt_extra, self.guide, self.final_model)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.guide.setCurrentIndex(max(0, self.guide.findData(c.guide)))
+        if self.final_model.findData(c.final_model) >= 0:
+            self.final_model.setCurrentIndex(self.final_model.findData(c.final_model))
         self._creativity_default = c.creativity is None
         self._prompt_custom = bool(c.prompt)
         self.prompt_reset.setEnabled(self._prompt_custom)

@@ -68,3 +68,32 @@ def test_cancel_mid_preview_keeps_the_app_usable(qtbot, ai_window):
     assert w.preview.images.get("preview") is None
     with qtbot.waitSignal(w.session.ai_ready, timeout=240000):  # the lane and the pipeline still work
         w.preview_button.click()
+
+
+def test_the_guide_picker_drives_the_preview_and_controlnet_waits_for_its_model(qtbot, ai_window):
+    w = ai_window
+    guide = w.style_panel.guide
+    controlnet = guide.model().item(guide.findData("controlnet"))
+    assert not controlnet.isEnabled()  # the tiny ControlNet is not installed in this models folder
+    assert "Install the Z-Image ControlNet" in controlnet.toolTip()
+    guide.setCurrentIndex(guide.findData("img2img"))
+    assert w.session.composition.guide == "img2img"
+    with qtbot.waitSignal(w.session.ai_ready, timeout=240000) as got:
+        w.preview_button.click()
+    assert got.args[1].metadata["stages"]["preview"]["guide"] == "img2img"
+
+
+def test_ai_only_choices_do_not_repaint_the_sketch_or_drop_the_preview(qtbot, ai_window):
+    w = ai_window
+    with qtbot.waitSignal(w.session.ai_ready, timeout=240000):
+        w.preview_button.click()
+    sketch = w.session.sketch
+    w.style_panel.creativity.setValue(80)
+    w.style_panel.prompt_extra.setText("autumn colours")
+    w.style_panel.prompt_extra.editingFinished.emit()
+    qtbot.wait(400)  # longer than the sketch debounce
+    assert w.session.composition.creativity == 0.8 and w.session.composition.prompt_extra == "autumn colours"
+    assert w.session.sketch is sketch and "preview" in w.session.ai_results  # the final still has its reference
+    w.map_panel.aspect.setCurrentText("16:9")  # a change to the map itself does repaint
+    qtbot.waitUntil(lambda: w.session.sketch is not sketch, timeout=30000)
+    assert "preview" not in w.session.ai_results
