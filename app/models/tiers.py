@@ -115,5 +115,6 @@ def _stage(preset: StagePreset, tier: TierPreset, hw: Hardware, notes: list[str]
             "twice the memory, so more of them is offloaded to RAM. fp16 is not used because it gives black "
             "images with Z-Image."
         )
-        return replace(stage, dtype="fp32", offload=MORE_OFFLOAD[stage.offload])
+        upgrades = tuple(replace(o, offload=MORE_OFFLOAD[o.offload]) if o.offload else o for o in stage.optional)
+        return replace(stage, dtype="fp32", offload=MORE_OFFLOAD[stage.offload], optional=upgrades)
     return stage
