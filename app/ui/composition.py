@@ -102,10 +102,11 @@ class Composition:
             user_styles_dir=user_styles_dir(),
         )
 
-    def ai_options(self, reference=None):
+    def ai_options(self, reference=None, reference_metadata: dict | None = None):
         from app.jobs.ai import AIOptions
 
         return AIOptions(
+            reference_metadata=reference_metadata,
             creativity=self.creativity,
             prompt_extra=self.prompt_extra.strip(),
             prompt=self.prompt.strip() or None,

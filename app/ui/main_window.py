@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         s.ai_ready.connect(self._ai_ready)
         s.thumbnail_ready.connect(self.style_panel.set_thumbnail)
         s.engine_status.connect(self._engine_status)
+        s.png_adopted.connect(lambda png: self.preview.set_stage_image("preview", png.display, show=True))
         s.job_started.connect(self._job_started)
         s.job_failed.connect(self.messages.show_error)
         s.exported.connect(lambda p: self.messages.show_message(f"Saved {p}", level="info"))
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         if meta is None:
             self.messages.show_message(f"{png.name}: this PNG has no MapBrush settings in it")
             return []
+        picture = self.session.continue_from_png(png, meta) is not None
         comp = Composition.from_metadata(meta, base=self.session.composition)
         if comp.style not in self.style_panel.cards:
             comp = comp.with_(style=self.session.composition.style)
@@ -183,6 +185,8 @@ class MainWindow(QMainWindow):
             hit = next((d / name for d in folders if (d / name).is_file()), None)
             (found if hit else missing).append(hit or name)
         text = f"Restored the settings of {png.name}"
+        if picture:
+            text += "; its picture is the preview again: Final render re-paints it"
         if missing:
             text += f"; open {', '.join(map(str, missing))} to re-render it"
         self.messages.show_message(text, level="info")

@@ -18,10 +18,12 @@ from app.ui.tasks import (
     ExportJob,
     LoadedFile,
     LoadRequest,
+    PngPreview,
     RenderJob,
     export_task,
     load_files,
     probe_task,
+    read_png_task,
     render_task,
     thumbnail_task,
 )
@@ -41,6 +43,7 @@ class Session(QObject):
     job_started = Signal(object, str)  # Job, what (for the progress row)
     job_failed = Signal(str, object)  # what, exception
     exported = Signal(object)  # Path
+    png_adopted = Signal(object)  # PngPreview: an exported AI picture is the preview again
 
     def __init__(self, styles: dict, engines: EngineHolder, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +54,9 @@ class Session(QObject):
         self.data: MapData | None = None
         self.composition = Composition()
         self.sketch: RenderResult | None = None
+        self._sketch_comp: Composition | None = None  # the composition self.sketch was painted with
+        self.png_preview: PngPreview | None = None  # a preview taken up from an exported PNG
+        self._pending_png: PngPreview | None = None  # read, waiting for its map's sketch
         self.ai_results: dict[str, RenderResult] = {}
         self.status = None
         self._debounce = QTimer(self)
@@ -122,9 +128,47 @@ class Session(QObject):
     def _sketched(self, result: RenderResult, comp: Composition) -> None:
         if comp.sketch_key() != self.composition.sketch_key():
             return  # a newer request is on its way
-        self.sketch = result
+        self.sketch, self._sketch_comp = result, comp
         self.ai_results.clear()
+        self.png_preview = None
         self.sketch_ready.emit(result)
+        self._adopt_png()
+
+    # ----- a preview from an exported PNG ------------------------------------------------------------
+    def continue_from_png(self, path: Path, meta: dict) -> Job | None:
+        """Take up the AI picture in a MapBrush PNG as the preview, once its map is loaded and sketched."""
+        if meta.get("engine") not in AI_STAGES:
+            return None
+        job = Job(read_png_task, (Path(path), meta), name="read-png")
+        job.succeeded.connect(self._png_read)
+        job.failed.connect(lambda exc: self.job_failed.emit(f"{Path(path).name} could not be read", exc))
+        return self.lanes.submit(job, key="read-png", priority=5)
+
+    def _png_read(self, png: PngPreview) -> None:
+        self._pending_png = png
+        self._adopt_png()
+
+    def _adopt_png(self) -> None:
+        png = self._pending_png
+        if png is None or self.sketch is None or self.data is None or self._sketch_comp is None:
+            return
+        if self._sketch_comp.sketch_key() != self.composition.sketch_key():
+            return  # a sketch with the PNG's settings is on its way
+        inputs = png.metadata.get("inputs") or []
+        theirs = sorted(str(i.get("sha256")) for i in inputs if isinstance(i, dict))
+        if theirs != sorted(src.sha256 for src in self.data.sources):
+            return  # its map files are still loading (or are not these)
+        self._pending_png, self.png_preview = None, png
+        self.png_adopted.emit(png)
+
+    def _reference(self) -> tuple[np.ndarray | None, dict | None]:
+        """What the final re-paints: this session's preview, else a preview taken up from a PNG."""
+        prev = self.ai_results.get("preview")
+        if prev is not None:
+            return prev.stages.get("preview"), None
+        if self.png_preview is not None:
+            return self.png_preview.image, self.png_preview.metadata
+        return None, None
 
     def render_thumbnails(self) -> None:
         if self.data is None:
@@ -171,12 +215,9 @@ class Session(QObject):
         if self.data is None or stage not in AI_STAGES:
             return None
         comp = self.composition
-        reference = None
-        prev = self.ai_results.get("preview")
-        if stage == "final" and prev is not None:
-            reference = prev.stages.get("preview")
+        reference, meta = self._reference() if stage == "final" else (None, None)
         req = comp.request(self.inputs, engine=stage)
-        req.ai = comp.ai_options(reference)
+        req.ai = comp.ai_options(reference, meta)
         job = Job(render_task, RenderJob(req, self.data, self.engines), name=stage)
         job.succeeded.connect(lambda res, s=stage, c=comp: self._ai_done(s, res, c))
         job.failed.connect(lambda exc, s=stage: self.job_failed.emit(f"The {s} could not be painted", exc))
@@ -197,8 +238,8 @@ class Session(QObject):
         req = comp.request(self.inputs, size=size, engine=engine)
         req.dpi = dpi
         if engine != "procedural":
-            prev = self.ai_results.get("preview")
-            req.ai = comp.ai_options(prev.stages.get("preview") if engine == "final" and prev else None)
+            reference, meta = self._reference() if engine == "final" else (None, None)
+            req.ai = comp.ai_options(reference, meta)
         lane = "gpu" if engine != "procedural" else "cpu"
         job = Job(export_task, ExportJob(req, self.data, Path(out), self.engines), name="export")
         job.succeeded.connect(self.exported)

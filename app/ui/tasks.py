@@ -7,7 +7,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.errors import AppError, Cancelled
+import numpy as np
+
+from app.errors import AppError, Cancelled, InputError
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS, Progress
 from app.mapdata.model import MapData
@@ -100,6 +102,35 @@ def export_task(job: ExportJob, *, progress: Progress = NULL_PROGRESS, cancel: C
     engines = job.engines.get() if job.engines is not None and job.request.engine != "procedural" else None
     render_to_file(job.request, job.out, data=job.data, engines=engines, progress=progress, cancel=cancel)
     return job.out
+
+
+@dataclass
+class PngPreview:
+    """An AI picture MapBrush exported earlier, taken up again as the preview the final re-paints."""
+
+    path: Path
+    metadata: dict
+    image: np.ndarray  # as written, overlay and all (the render takes the overlay off: app/jobs/reference.py)
+    display: np.ndarray  # the same at the window's sketch size
+
+
+def read_png_task(png: tuple[Path, dict], *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
+    from PIL import Image, UnidentifiedImageError
+
+    from app.ui.composition import SKETCH_LONG_SIDE
+
+    path, meta = png
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > 8192 * 8192:
+                raise InputError(f"image is too large ({im.width}x{im.height})", path=path)
+            rgb = im.convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"not a readable image ({exc})", path=path) from None
+    cancel.check()
+    small = rgb.copy()
+    small.thumbnail((SKETCH_LONG_SIDE, SKETCH_LONG_SIDE), Image.Resampling.LANCZOS)
+    return PngPreview(Path(path), meta, np.asarray(rgb), np.asarray(small))
 
 
 THUMB_SIZE = (240, 180)

@@ -97,3 +97,42 @@ def test_ai_only_choices_do_not_repaint_the_sketch_or_drop_the_preview(qtbot, ai
     w.map_panel.aspect.setCurrentText("16:9")  # a change to the map itself does repaint
     qtbot.waitUntil(lambda: w.session.sketch is not sketch, timeout=30000)
     assert "preview" not in w.session.ai_results
+
+
+def test_a_dropped_preview_png_is_the_preview_again_and_the_final_repaints_it(qtbot, ai_window, town, tmp_path):
+    from app.export.png import write_png
+
+    w = ai_window
+    with qtbot.waitSignal(w.session.ai_ready, timeout=240000) as got:
+        w.preview_button.click()
+    made = got.args[1]
+    png = tmp_path / "salthaven-preview.png"
+    write_png(png, made.image, made.metadata)  # as Export PNG… writes it: labels, title and all
+
+    w.session.remove_files([str(f.path) for f in w.session.files])  # a new day: nothing loaded
+    assert w.session.data is None and w.session.png_preview is None
+    with qtbot.waitSignal(w.session.png_adopted, timeout=60000):
+        w.open_paths([png, town])
+    assert w.preview.current == "preview" and w.preview.images["preview"].shape == made.image.shape
+    assert w.session.png_preview.path == png
+
+    with qtbot.waitSignal(w.session.ai_ready, timeout=240000) as got:
+        w.final_button.click()
+    stage, final = got.args
+    assert stage == "final" and "preview" not in final.stages  # it re-painted the PNG, not a new preview
+    reference = final.stages["reference"]
+    overlay = (made.image != made.stages["preview"]).any(axis=-1)
+    assert (reference != made.image).any(axis=-1)[overlay].mean() > 0.95  # the PNG's labels were taken off
+
+
+def test_a_procedural_png_only_restores_settings(qtbot, window, load_map, town, tmp_path):
+    from app.export.png import write_png
+
+    load_map(window, [town])
+    sketch = window.session.sketch
+    png = tmp_path / "sketch.png"
+    write_png(png, sketch.image, sketch.metadata)
+    assert window.session.continue_from_png(png, sketch.metadata) is None
+    window.open_paths([png])
+    qtbot.wait(300)
+    assert window.session.png_preview is None and "preview" not in window.preview.images
