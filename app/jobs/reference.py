@@ -2,9 +2,9 @@
 
 A preview exported by MapBrush carries crisp labels, a title cartouche, a scale bar and a north arrow.
 Handed to FLUX.2 Klein as they are, the model copies them as garbled text under the fresh overlay. The
-overlay is deterministic, so the same code that drew it (compose → rasterize → layout_overlay, at the PNG's
-size, with the settings in its `mapbrush` metadata) says exactly which pixels it covers; those pixels are
-filled from their surroundings (push-pull), and the final stage repaints them.
+overlay is deterministic, so the request its `mapbrush` metadata describes, laid out at the PNG's size by
+`jobs/render.overlay_mask`, says exactly which pixels it covers; those pixels are filled from their
+surroundings (push-pull), and the final stage repaints them.
 """
 
 from __future__ import annotations
@@ -53,34 +53,25 @@ def clean_reference(
 
 
 def _overlay_mask(meta, data, size, title, labels, scale_bar, north_arrow, user_styles_dir, cancel) -> np.ndarray:
-    from app.carto.compose import compose
-    from app.render.overlay import layout_overlay, overlay_mask
-    from app.render.raster import rasterize
-    from app.styles.catalog import get_style
+    """Trace the overlay the way it was drawn: the request the PNG's metadata describes, at its size."""
+    from app.jobs.render import RenderRequest, overlay_mask
 
-    style = get_style(str(meta.get("style")), user_styles_dir)
     kinds = meta.get("kinds")
-    scene = compose(
-        data,
+    req = RenderRequest(
+        inputs=[],
+        style=str(meta.get("style")),
         size=size,
+        title=title or "",  # the title it was drawn with; none → none
+        subtitle=meta.get("subtitle") or None,
         margin=float(meta.get("margin", 0.06)),
         rotation=float(meta.get("rotation", 0.0)),
-        title=title or None,
-        subtitle=meta.get("subtitle") or None,
         kinds=frozenset(Kind(k) for k in kinds) if isinstance(kinds, list) else None,
-        cancel=cancel,
-    )
-    layers = rasterize(scene, style.raster, cancel=cancel)  # the cartouche picks the quietest corner of it
-    lay = layout_overlay(
-        scene,
-        style.typography,
-        image=layers.structure,
         labels=labels,
         scale_bar=scale_bar,
         north_arrow=north_arrow,
-        cancel=cancel,
+        user_styles_dir=user_styles_dir,
     )
-    return overlay_mask(size, lay, style.typography, cancel=cancel)
+    return overlay_mask(req, data, cancel=cancel)
 
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:

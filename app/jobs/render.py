@@ -101,9 +101,7 @@ def render(
     `data` skips reading when already loaded; `engines` (app.jobs.ai.Engines) keeps AI models resident
     between images — one is made for this call when an AI engine is needed and none is given.
     """
-    from app.carto.compose import compose
     from app.render.overlay import finish, layout_overlay
-    from app.render.raster import rasterize
     from app.styles.catalog import get_style
     from app.styles.painter import paint
 
@@ -121,23 +119,7 @@ def render(
     title = req.title if req.title is not None else (data.place_name() or None)
     seed = req.seed if req.seed is not None else seed_for(data, style.name)
 
-    t = time.perf_counter()
-    scene = compose(
-        data,
-        size=req.size,
-        margin=req.margin,
-        rotation=req.rotation,
-        title=title or None,
-        subtitle=req.subtitle or None,
-        kinds=req.kinds,
-        progress=progress,
-        cancel=cancel,
-    )
-    timings["compose"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
-    timings["rasterize"] = time.perf_counter() - t
+    scene, layers = _scene_and_layers(req, data, style, title, timings, progress=progress, cancel=cancel)
 
     # Label placement (Python) runs beside the painting (numpy, which releases the GIL): on two cores
     # this hides most of it. The title goes in the corner where the map itself is quietest.
@@ -228,6 +210,44 @@ def render(
 
     metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta)
     return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine)
+
+
+def _scene_and_layers(req: RenderRequest, data: MapData, style, title, timings: dict, *, progress=NULL_PROGRESS,
+                      cancel: CancelToken = NEVER):  # fmt: skip
+    from app.carto.compose import compose
+    from app.render.raster import rasterize
+
+    t = time.perf_counter()
+    scene = compose(
+        data,
+        size=req.size,
+        margin=req.margin,
+        rotation=req.rotation,
+        title=title or None,
+        subtitle=req.subtitle or None,
+        kinds=req.kinds,
+        progress=progress,
+        cancel=cancel,
+    )
+    timings["compose"] = time.perf_counter() - t
+    t = time.perf_counter()
+    layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
+    timings["rasterize"] = time.perf_counter() - t
+    return scene, layers
+
+
+def overlay_mask(req: RenderRequest, data: MapData, *, cancel: CancelToken = NEVER) -> np.ndarray:
+    """HxW bool: the pixels render() covers with labels, title, scale bar and north arrow for `req`."""
+    from app.render.overlay import layout_overlay
+    from app.render.overlay import overlay_mask as mask_of
+    from app.styles.catalog import get_style
+
+    style = get_style(req.style, req.user_styles_dir)
+    title = req.title if req.title is not None else (data.place_name() or None)
+    scene, layers = _scene_and_layers(req, data, style, title, {}, cancel=cancel)
+    lay = layout_overlay(scene, style.typography, image=layers.structure, labels=req.labels,
+                         scale_bar=req.scale_bar, north_arrow=req.north_arrow, cancel=cancel)  # fmt: skip
+    return mask_of(req.size, lay, style.typography, cancel=cancel)
 
 
 def cancel_layout(job: Future) -> None:
