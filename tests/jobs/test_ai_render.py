@@ -70,34 +70,16 @@ def test_preview_then_final_in_process_without_reloading(models_dir):
     assert engines.manager.stats["component_loads"] == loads
     assert (again.image == first.image).all()  # fixed seed → same picture
 
-    final = render(
-        RenderRequest(
-            inputs=example_inputs(),
-            style="ink",
-            size=SIZE,
-            engine="final",
-            seed=3,
-            ai=AIOptions(reference=first.stages["preview"]),
-        ),
-        data=first.data,
-        engines=engines,
-    )
+    def final_from(ai):
+        req = RenderRequest(inputs=example_inputs(), style="ink", size=SIZE, engine="final", seed=3, ai=ai)
+        return render(req, data=first.data, engines=engines)
+
+    final = final_from(AIOptions(reference=first.stages["preview"]))
     assert final.engine == "final" and final.metadata["models"] == ["flux2-klein-4b:bf16"]
     assert final.image.shape == (96, 128, 3)
 
     # The finished preview PNG (labels and all) as reference: its overlay comes off before FLUX.2 sees it.
-    labelled = render(
-        RenderRequest(
-            inputs=example_inputs(),
-            style="ink",
-            size=SIZE,
-            engine="final",
-            seed=3,
-            ai=AIOptions(reference=first.image, reference_metadata=first.metadata),
-        ),
-        data=first.data,
-        engines=engines,
-    )
+    labelled = final_from(AIOptions(reference=first.image, reference_metadata=first.metadata))
     overlay = (first.image != first.stages["preview"]).any(axis=-1)
     taken_off = (labelled.stages["reference"] != first.image).any(axis=-1)
     assert overlay.any() and taken_off[overlay].mean() > 0.95
