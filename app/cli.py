@@ -205,7 +205,9 @@ def _ai_options(args):
 
     reference = reference_meta = None
     if args.reference:
-        reference = _read_rgb(args.reference)
+        from app.export.png import read_rgb
+
+        reference = read_rgb(args.reference)
         reference_meta = _png_metadata(args.reference)
     if args.steps is not None and not 1 <= args.steps <= 100:
         raise InputError(f"--steps {args.steps} is out of range (1 to 100)")
@@ -222,31 +224,13 @@ def _ai_options(args):
     )
 
 
-def _read_rgb(path: Path):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > 8192 * 8192:
-                raise InputError(f"image is too large ({im.width}x{im.height})", path=path)
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"not a readable image ({exc})", path=path) from None
-
-
 def _png_metadata(path: Path) -> dict | None:
-    """The `mapbrush` metadata of a PNG MapBrush wrote; None for any other image."""
+    """The `mapbrush` metadata of a PNG MapBrush wrote; None for any other image (its pixels are used as they are)."""
     from app.export.png import read_metadata
 
-    with open(path, "rb") as fh:
-        if fh.read(8) != b"\x89PNG\r\n\x1a\n":
-            return None
     try:
         return read_metadata(path)
-    except (OSError, ValueError, InputError):  # unreadable metadata: use the pixels as they are
+    except (OSError, InputError):  # not a PNG, or unreadable metadata
         return None
 
 

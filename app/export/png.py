@@ -77,6 +77,20 @@ def write_png(
     return path
 
 
+def read_rgb(path: str | Path) -> np.ndarray:
+    """An image file as HxWx3 uint8; InputError (naming the file) when unreadable or too large."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path=path)
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > 8192 * 8192:
+                raise InputError(f"image is too large ({im.width}x{im.height})", path=path)
+            return np.asarray(im.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        raise InputError(f"not a readable image ({exc})", path=path) from None
+
+
 def read_metadata(path: str | Path) -> dict | None:
     """The `mapbrush` metadata of a PNG; None for a PNG without it.
 

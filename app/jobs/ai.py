@@ -121,7 +121,7 @@ class Engines:
         model_id, variant = self.resolve(stage, choice)
         model = self.store.locate(model_id, variant)
         if model is None and not (choice and ":" in choice):  # another installed variant of it will do
-            ready = [m for (mid, _), m in self.store.installed().items() if mid == model_id and m.ready]
+            ready = self.store.ready_variants(model_id)
             model = ready[0] if ready else None
         if model is None:
             name = self.catalog.models[model_id].name
@@ -157,7 +157,7 @@ class Engines:
         for mid, var in [(st.model, st.variant), *((o.model, o.variant) for o in st.optional)]:
             ref = f"{mid}:{var}"
             entry = self.catalog.models[mid]
-            installed = [m for (i, _), m in self.store.installed().items() if i == mid and m.ready]
+            installed = self.store.ready_variants(mid)
             exact = next((m for m in installed if m.variant == var), None)
             have = exact or (installed[0] if installed and mid == st.model else None)
             out.append(ModelChoice(
@@ -197,7 +197,7 @@ class Engines:
             cn_entry = self.catalog.controlnet_for(model.model_id)
             cn = None
             if cn_entry is not None:
-                cn = next((m for (mid, _), m in self.store.installed().items() if mid == cn_entry.id and m.ready), None)
+                cn = next(iter(self.store.ready_variants(cn_entry.id)), None)
             if guide == "controlnet" and cn is None:
                 raise ModelUnavailable(
                     "ControlNet guidance needs the Z-Image ControlNet, which is not installed; install it with: "

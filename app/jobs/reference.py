@@ -35,8 +35,7 @@ def clean_reference(
     keep = "its labels and title stay in the reference"
     if meta.get("size") != [W, H]:
         return image, f"the reference image was resized since MapBrush wrote it: {keep}"
-    theirs = sorted(str(i.get("sha256")) for i in meta.get("inputs") or [] if isinstance(i, dict))
-    if theirs != sorted(s.sha256 for s in data.sources):
+    if not made_from(meta, data):
         return image, f"the reference was made from other map files: {keep}"
     labels = meta.get("labels", True) is not False
     scale_bar = meta.get("scale_bar", True) is not False
@@ -50,6 +49,12 @@ def clean_reference(
         reason = exc.message if isinstance(exc, InputError) else str(exc)
         return image, f"the reference's overlay could not be traced ({reason}): {keep}"
     return fill_holes(image, dilate(mask, max(1, round(min(W, H) / 1024 * 1.5)))), None
+
+
+def made_from(meta: dict, data: MapData) -> bool:
+    """Whether a PNG's metadata names exactly the map files `data` was read from (by content)."""
+    theirs = sorted(str(i.get("sha256")) for i in meta.get("inputs") or [] if isinstance(i, dict))
+    return theirs == sorted(s.sha256 for s in data.sources)
 
 
 def _overlay_mask(meta, data, size, title, labels, scale_bar, north_arrow, user_styles_dir, cancel) -> np.ndarray:

@@ -76,7 +76,7 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
             )
         if stage.controlnet:
             cn = catalog.controlnet_for(stage.model)
-            if cn is not None and not any(mid == cn.id and m.ready for (mid, _), m in installed.items()):
+            if cn is not None and not store.ready_variants(cn.id):
                 variant = next(iter(cn.variants))
                 steps.append(
                     f"Optional, for structure-guided previews: mapbrush models download {cn.id} --variant {variant}"
@@ -85,7 +85,7 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
             mid, variant = option.model, option.variant
             entry = catalog.models[mid]
             terms = "non-commercial licence" if entry.commercial_use is False else entry.licence
-            have = any(i == mid and m.ready for (i, _), m in installed.items())
+            have = bool(store.ready_variants(mid))
             how = f"use it with --final-model {mid}" if have else f"mapbrush models download {mid} --variant {variant}"
             state = "installed" if have else "not installed"
             facts.append((f"Optional {stage.name}", f"{entry.name} {variant} ({terms}) — {state}; {how}"))

@@ -111,6 +111,10 @@ class ModelStore:
                 out[(model.model_id, model.variant)] = model
         return out
 
+    def ready_variants(self, model_id: str) -> list[InstalledModel]:
+        """The completely installed variants of a model."""
+        return [m for (mid, _), m in self.installed().items() if mid == model_id and m.ready]
+
     def locate(self, model_id: str, variant: str) -> InstalledModel | None:
         """What to load for (model, variant), or None when it is not installed completely."""
         model = self.installed().get((model_id, variant))

@@ -154,9 +154,9 @@ class Session(QObject):
             return
         if self._sketch_comp.sketch_key() != self.composition.sketch_key():
             return  # a sketch with the PNG's settings is on its way
-        inputs = png.metadata.get("inputs") or []
-        theirs = sorted(str(i.get("sha256")) for i in inputs if isinstance(i, dict))
-        if theirs != sorted(src.sha256 for src in self.data.sources):
+        from app.jobs.reference import made_from
+
+        if not made_from(png.metadata, self.data):
             return  # its map files are still loading (or are not these)
         self._pending_png, self.png_preview = None, png
         self.png_adopted.emit(png)

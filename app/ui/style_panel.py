@@ -212,14 +212,11 @@ class StylePanel(QWidget):
     # ----- engine choices ---------------------------------------------------------------------------
     def set_engine_choices(self, status) -> None:
         """Fill the pickers from what this machine has (app.ui.tasks.EngineStatus)."""
-        from PySide6.QtGui import QStandardItemModel
-
         with QSignalBlocker(self.guide):
-            item = self.guide.model().item(2) if isinstance(self.guide.model(), QStandardItemModel) else None
-            if item is not None:
-                item.setEnabled(status.controlnet)
-                item.setToolTip(GUIDES[2][2] if status.controlnet else "Install the Z-Image ControlNet first "
-                                "(Models → Manage models…)")  # fmt: skip
+            item = self.guide.model().item(self.guide.findData("controlnet"))
+            item.setEnabled(status.controlnet)
+            item.setToolTip(GUIDES[2][2] if status.controlnet else "Install the Z-Image ControlNet first "
+                            "(Models → Manage models…)")  # fmt: skip
             if not status.controlnet and self.guide.currentData() == "controlnet":
                 self.guide.setCurrentIndex(0)
         current = self.final_model.currentData() or ""

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.errors import AppError, Cancelled, InputError
+from app.errors import AppError, Cancelled
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS, Progress
 from app.mapdata.model import MapData
@@ -115,22 +115,17 @@ class PngPreview:
 
 
 def read_png_task(png: tuple[Path, dict], *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
+    from app.export.png import read_rgb
     from app.ui.composition import SKETCH_LONG_SIDE
 
     path, meta = png
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > 8192 * 8192:
-                raise InputError(f"image is too large ({im.width}x{im.height})", path=path)
-            rgb = im.convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"not a readable image ({exc})", path=path) from None
+    image = read_rgb(path)
     cancel.check()
-    small = rgb.copy()
+    small = Image.fromarray(image)
     small.thumbnail((SKETCH_LONG_SIDE, SKETCH_LONG_SIDE), Image.Resampling.LANCZOS)
-    return PngPreview(Path(path), meta, np.asarray(rgb), np.asarray(small))
+    return PngPreview(Path(path), meta, image, np.asarray(small))
 
 
 THUMB_SIZE = (240, 180)
@@ -217,7 +212,5 @@ def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, canc
     if tier is not None:
         finals = engines.choices("final")
         cn = engines.catalog.controlnet_for(tier.preview.model) if tier.preview.model else None
-        controlnet = cn is not None and any(
-            mid == cn.id and m.ready for (mid, _), m in engines.store.installed().items()
-        )
+        controlnet = cn is not None and bool(engines.store.ready_variants(cn.id))
     return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages, finals, controlnet)
