@@ -12,4 +12,5 @@ from app.mapdata.readers.ogr import read_layer
 def read_geojson(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> RawFeatures:
     cancel.check()
     progress("read", 0, 1, "reading GeoJSON")
-    return read_layer(path, limits=limits, count_first=False)
+    # ARRAY_AS_STRING: arrays reach us as JSON text, not as numpy list fields (pyogrio cannot read lists of booleans)
+    return read_layer(path, limits=limits, count_first=False, open_options={"ARRAY_AS_STRING": "YES"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -49,8 +50,29 @@ def _gdal_problem(e: Exception) -> str:
     return text[:160] or type(e).__name__
 
 
-def _props_from_columns(names, columns, n: int) -> list[dict]:
-    """Columns → one dict per row, leaving out empty values (None, NaN, NaT)."""
+def _plain(v) -> str:
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def _list_text(items: list) -> str:
+    """A list property as one text, items joined by "; " like OSM's multi-value tags: ["x", "y"] → "x; y"."""
+    return "; ".join(_plain(v) for v in items)
+
+
+def _json_text(text: str) -> str:
+    """An array or object GDAL hands over as JSON text (from a GeoJSON property): arrays → "x; y", objects compact."""
+    try:
+        v = json.loads(text)
+    except ValueError:
+        return text
+    return _list_text(v) if isinstance(v, list) else _plain(v)
+
+
+def _props_from_columns(names, columns, n: int, json_fields=()) -> list[dict]:
+    """Columns → one dict per row of plain Python values, leaving out empty ones (None, NaN, NaT, "", []).
+
+    List fields (numpy arrays per row) and JSON fields (`json_fields`) become text: a property is a tag, not a table.
+    """
     props: list[dict] = [{} for _ in range(n)]
     for name, col in zip(names, columns):
         col = np.asarray(col)
@@ -60,13 +82,28 @@ def _props_from_columns(names, columns, n: int) -> list[dict]:
             present = ~np.isnat(col)
             col = col.astype(str)
         elif col.dtype == object:
-            present = np.array([v is not None and v != "" for v in col], bool)
+            is_json = name in json_fields
+            for i, v in enumerate(col.tolist()):
+                v = _object_value(v, is_json)
+                if v is not None and v != "":
+                    props[i][name] = v
+            continue
         else:
             present = np.ones(n, bool)
         idx = np.flatnonzero(present)
         for i, v in zip(idx.tolist(), col[idx].tolist()):
-            props[i][name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+            props[i][name] = v
     return props
+
+
+def _object_value(v, is_json: bool):
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.ndarray):  # an IntegerList, RealList or StringList field
+        return _list_text(v.tolist())
+    if is_json and isinstance(v, str) and v.startswith(("[", "{")):
+        return _json_text(v)
+    return v
 
 
 def list_layers(path, *, shown=None) -> list[str]:
@@ -79,21 +116,33 @@ def list_layers(path, *, shown=None) -> list[str]:
 
 
 def read_layer(
-    path, layer=None, *, limits: Limits = DEFAULT_LIMITS, shown=None, budget: int | None = None, count_first=True
+    path,
+    layer=None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    shown=None,
+    budget: int | None = None,
+    count_first=True,
+    open_options: dict | None = None,
 ) -> RawFeatures:
     """One layer as RawFeatures in its own CRS. `shown` is the path named in errors (e.g. the zip, not its member).
 
     count_first=False skips the counting pass (for drivers that parse the whole file on open, like GeoJSON).
+    open_options: GDAL open options of the driver (e.g. GeoJSON's ARRAY_AS_STRING).
     """
+    opts = open_options or {}
     shown = shown or path
     budget = limits.max_features if budget is None else budget
     try:
         # Count first: pyogrio preallocates `max_features` rows, so only pass it the real count (+1: reading
         # past the last feature is what makes pyogrio report GDAL errors on records it could not read).
-        count = pyogrio.read_info(str(path), layer=layer, force_feature_count=True)["features"] if count_first else -1
+        count = -1
+        if count_first:
+            count = pyogrio.read_info(str(path), layer=layer, force_feature_count=True, **opts)["features"]
         if count > budget:
             raise InputError(f"the file has more than {limits.max_features:,} features", path=shown)
-        meta, _fids, wkb, columns = ogr_raw.read(str(path), layer=layer, max_features=count + 1 if count >= 0 else None)
+        limit = count + 1 if count >= 0 else None
+        meta, _fids, wkb, columns = ogr_raw.read(str(path), layer=layer, max_features=limit, **opts)
         geoms = shapely.from_wkb(wkb, on_invalid="fix") if len(wkb) else np.empty(0, object)
     except OGR_ERRORS as e:
         raise InputError(f"the file is corrupt or cannot be read ({_gdal_problem(e)})", path=shown) from None
@@ -102,7 +151,9 @@ def read_layer(
     if len(geoms) > budget:
         raise InputError(f"the file has more than {limits.max_features:,} features", path=shown)
     geoms = np.asarray(geoms, dtype=object)
-    props = _props_from_columns(meta["fields"], columns, len(geoms))
+    subtypes = meta.get("ogr_subtypes") or []
+    json_fields = {f for f, sub in zip(meta["fields"], subtypes) if sub == "OFSTJSON"}
+    props = _props_from_columns(meta["fields"], columns, len(geoms), json_fields)
     return RawFeatures(geoms, props, meta.get("crs"))
 
 

@@ -31,6 +31,9 @@ _NOT_AREA = {
     "man_made": {"pier", "cutline", "embankment", "pipeline", "breakwater", "groyne"},
 }
 _CHECK_EVERY = 20_000
+# What libosmium raises on input it cannot parse: bad XML or PBF blocks (RuntimeError), attribute values it rejects
+# such as id="abc", version="-5" or timestamp="garbage" (ValueError), and coordinates like lat="nan" (its own class).
+_PARSE_ERRORS = (RuntimeError, ValueError, osmium.InvalidLocationError)
 
 
 def _is_area(tags: dict) -> bool:
@@ -104,7 +107,7 @@ def _header_box(osm_file: osmium.io.File):
     try:
         with osmium.io.Reader(osm_file, osmium.osm.osm_entity_bits.NOTHING) as reader:
             box = reader.header().box()
-    except (RuntimeError, AttributeError):
+    except (*_PARSE_ERRORS, AttributeError):
         return None
     if not box.valid():
         return None
@@ -120,9 +123,10 @@ def _read_plain(path: Path, fmt: str, shown, *, limits: Limits, progress, cancel
     try:
         _scan(osm_file, collector, progress, cancel)
         extent = _header_box(osmium.io.File(str(path), "pbf" if fmt == "osm-pbf" else "osm"))
-    except RuntimeError as e:
-        problem = " ".join(str(e).split())[:200]
-        raise InputError(f"the OpenStreetMap file is corrupt or truncated ({problem})", path=shown) from None
+    except _PARSE_ERRORS as e:  # the parser stops at the first bad value: there is no object to skip and go on
+        problem = " ".join(str(e).split())[:200] or type(e).__name__
+        what = "is corrupt or truncated" if isinstance(e, RuntimeError) else "holds a value that is not valid OSM"
+        raise InputError(f"the OpenStreetMap file {what} ({problem})", path=shown) from None
     geoms = _from_wkb(collector.wkb, "fix")
     raw = RawFeatures(geoms, collector.props, None, [None] * len(geoms), extent, dropped=collector.broken)
     if collector.broken:
@@ -133,7 +137,7 @@ def _read_plain(path: Path, fmt: str, shown, *, limits: Limits, progress, cancel
 
 def _add_sea(raw: RawFeatures, coast_wkb: list[str]) -> None:
     coast = _from_wkb(coast_wkb, "ignore")
-    if raw.extent is None:
+    if raw.extent is None and (len(raw.geometries) or len(coast)):  # nothing at all: io says "no map features"
         b = shapely.total_bounds(np.concatenate([raw.geometries, coast]))
         raw.extent = tuple(float(v) for v in b) if np.all(np.isfinite(b)) else None
     if not len(coast) or raw.extent is None:
