@@ -335,6 +335,9 @@ def cmd_gui(args) -> int:
             raise AppError("no screen found (DISPLAY is not set); render from the command line instead: "
                            "mapbrush render --example -o harbour.png")  # fmt: skip
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    from app.ui.platform_check import check_window
+
+    check_window()  # X11: name the missing system libraries (exit 2) before Qt aborts with a misleading message
     try:
         from app.ui.app import run
     except ImportError as exc:
