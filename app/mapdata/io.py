@@ -69,6 +69,28 @@ def _n(count: int) -> str:
     return f"{count} feature{'s' if count != 1 else ''}"
 
 
+MAX_NAMED = 5  # dropped features named in a warning; the rest are counted
+_ID_KEYS = ("id", "fid", "@id", "osm_id", "ID", "FID", "OBJECTID")
+
+
+def _feature_label(props: dict, row: int) -> str:
+    """'Atlantis' (feature 12): the feature's name and its id, or its position in the file (from 1)."""
+    fid = next((props[k] for k in _ID_KEYS if props.get(k) not in (None, "")), None)
+    ref = f"feature {fid}" if fid is not None else f"feature {row + 1}"
+    name = feature_name(props)
+    return f"'{name}' ({ref})" if name else ref
+
+
+def _dropped_warning(path: Path, reasons: dict[int, str], props: list[dict], count: int) -> str:
+    """world.shp: dropped 'Atlantis' (feature 12): longitude 200.5 out of range — up to MAX_NAMED named."""
+    named = [f"{_feature_label(props[r], r)}: {why}" for r, why in list(reasons.items())[:MAX_NAMED]]
+    if count == 1 and named:
+        return f"{path.name}: dropped {named[0]}"
+    more = count - len(named)
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"{path.name}: dropped {_n(count)} that cannot be drawn: " + "; ".join(named) + tail
+
+
 def _to_mapdata(raw: RawFeatures, path: Path, fmt: str, crs: str, limits: Limits) -> MapData:
     try:
         cleaned = clean_geometries(raw.geometries, limits)
@@ -85,7 +107,7 @@ def _to_mapdata(raw: RawFeatures, path: Path, fmt: str, crs: str, limits: Limits
     names = [feature_name(p) for p in props]
     warnings = list(raw.warnings)
     if cleaned.invalid:
-        warnings.append(f"dropped {_n(cleaned.invalid)} with invalid coordinates")
+        warnings.append(_dropped_warning(path, cleaned.reasons, raw.props, cleaned.invalid))
     if cleaned.missing:
         warnings.append(f"skipped {_n(cleaned.missing)} without geometry")
     dropped = cleaned.invalid + cleaned.missing + raw.dropped

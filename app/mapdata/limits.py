@@ -20,6 +20,7 @@ class Limits:
     max_features: int = 3_000_000
     lon_range: tuple[float, float] = (-180.0, 180.0)
     lat_range: tuple[float, float] = (-90.0, 90.0)
+    coord_tolerance: float = 1e-6  # degrees: coordinates this close outside the range are rounding, clamped
 
 
 DEFAULT_LIMITS = Limits()

@@ -217,7 +217,10 @@ def test_bad_coordinates_dropped_with_warning(tmp_path):
     data = read_file(path)
     assert [p["i"] for p in data.props] == [0, 7]
     assert data.sources[0].dropped == 6
-    assert "dropped 6 features with invalid coordinates" in data.warnings
+    (w,) = [w for w in data.warnings if "dropped" in w]
+    assert w.startswith("c.geojson: dropped 6 features that cannot be drawn: ")
+    assert "feature 2: longitude is not a number" in w and "feature 6: latitude -91 out of range" in w
+    assert w.endswith("; and 1 more")
 
 
 def test_only_bad_coordinates_is_an_error(tmp_path):
