@@ -7,24 +7,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.mapdata.model import ROAD_KINDS, Kind
+from app.mapdata.layers import GROUPS as LAYER_GROUPS
+from app.mapdata.layers import is_layer, kinds_of
+from app.mapdata.model import Kind
 from app.render.layers import Layers
 from app.styles.noise import fractal_noise, grain
 
 F32 = np.float32
 _HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
-# Names a style may use in `kinds = [...]` besides Kind values.
-GROUPS: dict[str, tuple[Kind, ...]] = {
-    "water": (Kind.SEA, Kind.WATER, Kind.WATERWAY),
-    "inland_water": (Kind.WATER, Kind.WATERWAY),
-    "green": (Kind.PARK, Kind.FOREST),
-    "roads": tuple(k for k in Kind if k in ROAD_KINDS),
-    "major_roads": (Kind.MOTORWAY, Kind.PRIMARY, Kind.SECONDARY),
-    "minor_roads": (Kind.TERTIARY, Kind.RESIDENTIAL, Kind.SERVICE, Kind.PATH),
-    "lines": (Kind.RAIL, Kind.TRACK),
-    "buildings": (Kind.BUILDING,),
-}
+# Names a style may use in `kinds = [...]`: the layer names of app/mapdata/layers.py (the same names as
+# `--layers`/`--hide` and the window's Layers panel), their singular/plural forms, and every Kind value.
+GROUPS: dict[str, tuple[Kind, ...]] = LAYER_GROUPS
 # Derived selections: "land" is everything that is not sea; "all" is the union of every mask.
 DERIVED = ("land", "all")
 
@@ -45,13 +39,11 @@ def parse_colour(text: str) -> np.ndarray:
 
 
 def is_selector(name: str) -> bool:
-    return name in GROUPS or name in DERIVED or name in Kind._value2member_map_
+    return name in DERIVED or is_layer(name)
 
 
 def selector_kinds(name: str) -> tuple[Kind, ...]:
-    if name in GROUPS:
-        return GROUPS[name]
-    return (Kind(name),)
+    return kinds_of(name)
 
 
 @dataclass
