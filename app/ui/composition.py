@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from app.mapdata.layers import LABELS, PANEL
 from app.mapdata.model import Kind
 
 SKETCH_LONG_SIDE = 1024
@@ -24,18 +25,9 @@ ASPECTS: dict[str, tuple[float, float] | None] = {
     "A-series landscape": (SQRT2, 1.0),
     "Custom": None,
 }
-LAYER_GROUPS: dict[str, frozenset[Kind]] = {
-    "water": frozenset({Kind.SEA, Kind.WATER, Kind.WATERWAY}),
-    "parks": frozenset({Kind.PARK}),
-    "forest": frozenset({Kind.FOREST}),
-    "buildings": frozenset({Kind.BUILDING}),
-    "roads": frozenset({Kind.MOTORWAY, Kind.PRIMARY, Kind.SECONDARY, Kind.TERTIARY, Kind.RESIDENTIAL, Kind.SERVICE}),
-    "paths": frozenset({Kind.PATH}),
-    "rail": frozenset({Kind.RAIL}),
-    "tracks": frozenset({Kind.TRACK}),
-    "points": frozenset({Kind.POI}),
-    "labels": frozenset(),  # street and place names (the overlay), not a kind
-}
+# The Layers panel: the non-overlapping layers of app/mapdata/layers.py (the names `--layers`/`--hide` take), then
+# the labels (street and place names are the overlay, not a kind).
+LAYER_GROUPS: dict[str, frozenset[Kind]] = {p.name: frozenset(p.kinds) for p in PANEL} | {LABELS: frozenset()}
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ class MapPanel(QWidget):
         self.layer_boxes: dict[str, QCheckBox] = {}
         for i, name in enumerate(LAYER_GROUPS):
             cb = QCheckBox(name.title(), layers_box)
+            kinds = ", ".join(sorted(k.value for k in LAYER_GROUPS[name])) or "street and place names"
+            cb.setToolTip(f"{kinds} (on the command line: --hide {name})")
             cb.setChecked(True)
             cb.toggled.connect(self.changed)
             grid.addWidget(cb, i // 2, i % 2)
