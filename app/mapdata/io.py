@@ -111,7 +111,7 @@ def _to_mapdata(raw: RawFeatures, path: Path, fmt: str, crs: str, limits: Limits
     if cleaned.missing:
         warnings.append(f"skipped {_n(cleaned.missing)} without geometry")
     dropped = cleaned.invalid + cleaned.missing + raw.dropped
-    if not len(geoms):
+    if not len(geoms) and not raw.rasters:  # a KML of GroundOverlays only is a map too
         if cleaned.invalid:
             raise InputError(
                 "no features with valid lon/lat coordinates (the data may be in a projected coordinate system "
@@ -122,6 +122,7 @@ def _to_mapdata(raw: RawFeatures, path: Path, fmt: str, crs: str, limits: Limits
     source = SourceInfo(str(path), fmt, "", crs, features=len(geoms), dropped=dropped)
     data = MapData.from_lists(geoms, kinds, names, props, sources=[source], warnings=warnings)
     data.extent = raw.extent
+    data.rasters = list(raw.rasters)
     return data
 
 

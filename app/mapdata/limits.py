@@ -18,6 +18,7 @@ class Limits:
     max_compression_ratio: float = 200.0  # uncompressed / compressed, checked once a stream passes ratio_floor
     ratio_floor: int = 4 * MiB  # small streams may compress as well as they like
     max_features: int = 3_000_000
+    max_image_pixels: int = 64_000_000  # one picture in a file (a KML GroundOverlay), checked before decoding
     lon_range: tuple[float, float] = (-180.0, 180.0)
     lat_range: tuple[float, float] = (-90.0, 90.0)
     coord_tolerance: float = 1e-6  # degrees: coordinates this close outside the range are rounding, clamped

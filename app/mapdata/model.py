@@ -56,6 +56,25 @@ class SourceInfo:
 
 
 @dataclass
+class Raster:
+    """A georeferenced picture laid under the vector data (a KML GroundOverlay image).
+
+    `corners` are the lon/lat of the image's lower-left, lower-right, upper-right and upper-left corners (the
+    order of KML's gx:LatLonQuad); a LatLonBox, rotated or not, is four such corners too. The image is
+    mapped onto them bilinearly in lon/lat, then projected with the map.
+    """
+
+    image: np.ndarray  # HxWx4 uint8 RGBA, straight (not premultiplied) alpha, row 0 at the top
+    corners: np.ndarray  # (4, 2) float64 lon/lat: lower-left, lower-right, upper-right, upper-left
+    name: str | None = None
+    order: int = 0  # drawing order among rasters, bottom first (KML drawOrder, then super-overlay level)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self.corners.min(axis=0), self.corners.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass
 class MapData:
     """Features in lon/lat. All arrays have one entry per feature."""
 
@@ -67,6 +86,7 @@ class MapData:
     warnings: list[str] = field(default_factory=list)
     # Area the data covers (lon/lat min_x, min_y, max_x, max_y); for an OSM extract its declared bounds.
     extent: tuple[float, float, float, float] | None = None
+    rasters: list[Raster] = field(default_factory=list)  # pictures drawn under the features; not features
 
     def __post_init__(self) -> None:
         n = len(self.geometries)
@@ -93,10 +113,14 @@ class MapData:
         return cls(g, k, nm, list(props) if props is not None else [], **kw)
 
     def bounds(self) -> tuple[float, float, float, float] | None:
-        """Bounds of the geometries (not the declared extent); None when empty."""
-        if len(self) == 0:
+        """Bounds of the geometries and the rasters (not the declared extent); None when empty."""
+        boxes = [r.bounds() for r in self.rasters]
+        if len(self):
+            boxes.append(tuple(shapely.total_bounds(self.geometries)))
+        b = np.array(boxes, float).reshape(-1, 4)
+        if not len(b):
             return None
-        b = shapely.total_bounds(self.geometries)
+        b = np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
         if not np.all(np.isfinite(b)):
             return None
         return tuple(float(v) for v in b)
@@ -121,6 +145,7 @@ class MapData:
             list(self.sources),
             list(self.warnings),
             self.extent,
+            list(self.rasters),
         )
 
     @staticmethod
@@ -146,10 +171,12 @@ class MapData:
             [s for p in parts for s in p.sources],
             [w for p in parts for w in p.warnings],
             extent,
+            [r for p in parts for r in p.rasters],
         )
 
     def place_name(self) -> str | None:
-        """The most prominent place name in the data, for titles and prompts."""
+        """The most prominent place name in the data, for titles and prompts: the biggest place node,
+        else the name of the feature the data is about (`subject_name`)."""
         rank = {"city": 0, "town": 1, "village": 2, "suburb": 3, "hamlet": 4}
         best: tuple[int, str] | None = None
         for kind, name, props in zip(self.kinds, self.names, self.props):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.mapdata.model import Kind
+from app.mapdata.model import Kind, Raster
 
 
 @dataclass
@@ -22,6 +22,7 @@ class RawFeatures:
     dropped: int = 0  # features the reader itself could not build
     # Kind for features that classify as OTHER, by geometry class ("Point", "LineString", "Polygon").
     fallback: dict[str, Kind] | None = None
+    rasters: list[Raster] = field(default_factory=list)  # georeferenced pictures (KML GroundOverlays)
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -45,4 +46,5 @@ class RawFeatures:
             parts[0].extent,
             [w for p in parts for w in p.warnings],
             sum(p.dropped for p in parts),
+            rasters=[r for p in parts for r in p.rasters],
         )

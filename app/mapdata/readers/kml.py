@@ -1,9 +1,13 @@
-"""KML and KMZ through GDAL's LIBKML driver: every Folder/Document (nested too) is a layer; we read them all."""
+"""KML and KMZ. GDAL's LIBKML driver reads the placemarks (every Folder/Document, nested too, is a layer; we read
+them all); kml_overlays reads the rest itself: GroundOverlay images and NetworkLinks to local files."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path, PurePosixPath
+
+import numpy as np
+import shapely
 
 from app.errors import InputError
 from app.jobs.cancel import NEVER
@@ -11,32 +15,76 @@ from app.jobs.progress import NULL_PROGRESS
 from app.mapdata.limits import DEFAULT_LIMITS, Limits
 from app.mapdata.model import Kind
 from app.mapdata.readers import RawFeatures
+from app.mapdata.readers.kml_overlays import find_overlays
+from app.mapdata.readers.kml_package import Package
 from app.mapdata.readers.ogr import read_all_layers
-from app.mapdata.safety import check_xml_file, extract_member, open_zip
+from app.mapdata.safety import extract_member, open_zip
 
 # LIBKML bookkeeping columns that say nothing about the feature.
 _NOISE = {"tessellate", "extrude", "visibility", "drawOrder", "altitudeMode", "icon", "id", "begin", "end", "timestamp"}
 
 
-def _read_kml(path, *, limits, progress, cancel, shown) -> RawFeatures:
-    check_xml_file(path, shown=shown)
+def _drop_overlay_boxes(raw: RawFeatures, keys: list[tuple[str, tuple]]) -> RawFeatures:
+    """GDAL turns each GroundOverlay into a polygon of its box; the box is not a feature (the image is drawn,
+    or not, as a raster). Drop the polygons matching a GroundOverlay's name and bounds."""
+    if not keys or not len(raw):
+        return raw
+    left = list(keys)
+    polygon = shapely.get_type_id(raw.geometries) == int(shapely.GeometryType.POLYGON)
+    bounds = shapely.bounds(raw.geometries)
+    keep = np.ones(len(raw), bool)
+    for i in np.flatnonzero(polygon):
+        name = raw.props[i].get("Name") or ""
+        for j, (kname, kbox) in enumerate(left):
+            if kname == name and np.allclose(bounds[i], kbox, rtol=0, atol=1e-7):
+                keep[i] = False
+                del left[j]
+                break
+    idx = np.flatnonzero(keep)
+    return RawFeatures(raw.geometries[idx], [raw.props[i] for i in idx], raw.crs)
+
+
+def _read_placemarks(path, keys, *, limits, progress, cancel, shown, member: str) -> list[RawFeatures]:
     parts = []
-    for folder, raw in read_all_layers(path, limits=limits, progress=progress, cancel=cancel, shown=shown):
+    try:
+        layers = read_all_layers(path, limits=limits, progress=progress, cancel=cancel, shown=shown)
+    except InputError as e:  # GDAL's message may name our temporary copy: name the document instead
+        raise InputError(e.message.replace(str(path), member), path=shown) from None
+    for folder, raw in layers:
+        raw = _drop_overlay_boxes(raw, keys)
         for p in raw.props:
             for key in _NOISE & p.keys():
                 del p[key]
             p["folder"] = folder
         parts.append(raw)
+    return parts
+
+
+def _read(pkg: Package, local_path, *, limits, progress, cancel) -> RawFeatures:
+    """Overlays and links first (our own parser: its errors name the user's file), then the placemarks of every
+    document that has any, through GDAL. `local_path(name)` gives a document as a file GDAL can open."""
+    found = find_overlays(pkg, limits)
+    cancel.check()
+    parts = []
+    for name in found.placemark_docs:
+        path = local_path(name)
+        keys = found.overlay_keys.get(name, [])
+        parts += _read_placemarks(path, keys, limits=limits, progress=progress, cancel=cancel, shown=pkg.shown,
+                                  member=name)  # fmt: skip
     raw = RawFeatures.concat(parts)
     if len({p.crs for p in parts}) <= 1:
         raw.crs = None  # KML is always lon/lat
+    raw.rasters = found.rasters
+    raw.warnings = found.warnings + raw.warnings
     # Placemarks without tags: a point is a place marker, a path is a route or track.
     raw.fallback = {"Point": Kind.POI, "LineString": Kind.TRACK}
     return raw
 
 
 def read_kml(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> RawFeatures:
-    return _read_kml(path, limits=limits, progress=progress, cancel=cancel, shown=path)
+    path = Path(path)
+    pkg = Package(path, path.name, folder=path.parent)
+    return _read(pkg, lambda name: path.parent / name, limits=limits, progress=progress, cancel=cancel)
 
 
 def read_kmz(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> RawFeatures:
@@ -46,7 +94,14 @@ def read_kmz(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, c
         if not kmls:
             raise InputError("the KMZ archive holds no .kml document", path=path)
         kmls.sort(key=lambda i: (PurePosixPath(i.filename).name.lower() != "doc.kml", i.filename.count("/")))
-        dest = Path(tmp) / "doc.kml"
-        extract_member(zf, kmls[0], dest, limits, path)
-        cancel.check()
-        return _read_kml(dest, limits=limits, progress=progress, cancel=cancel, shown=path)
+        pkg = Package(path, kmls[0].filename.replace("\\", "/"), zf=zf)
+        extracted: list[Path] = []
+
+        def local_path(name: str) -> Path:
+            dest = Path(tmp) / f"{len(extracted)}.kml"
+            extract_member(zf, pkg.members[name], dest, limits, path)
+            extracted.append(dest)
+            cancel.check()
+            return dest
+
+        return _read(pkg, local_path, limits=limits, progress=progress, cancel=cancel)
