@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -119,20 +120,60 @@ def test_reads_the_real_xcb_plugin_as_readelf_does():
 @needs_qt_wheel
 def test_every_system_library_of_the_plugin_has_its_packages():
     """PACKAGES covers every DT_NEEDED outside Qt's folder of the plugin and the Qt libraries the window loads."""
-    names: set[str] = set()
-    for path in [QT / "plugins" / "platforms" / "libqxcb.so", *(QT / "lib").glob("libQt6*.so.6")]:
-        if path.name in ("libqxcb.so", *(f"libQt6{m}.so.6" for m in ("XcbQpa", "Widgets", "Gui", "Core", "DBus"))):
-            names.update(read_elf_deps(path).needed)
-    system = {n for n in names if not (QT / "lib" / n).exists()}
-    glibc = {
-        "libc.so.6",
-        "libm.so.6",
-        "libstdc++.so.6",
-        "libgcc_s.so.1",
-        "ld-linux-x86-64.so.2",
-        "ld-linux-aarch64.so.1",
-    }
-    assert system - glibc - set(PACKAGES) == set()
+    assert set(_system_needed()) - set(PACKAGES) == set()
+    assert "libxcb-icccm.so.4" in _system_needed() and "libdbus-1.so.3" in _system_needed()
+
+
+def _system_needed() -> list[str]:
+    """DT_NEEDED outside Qt's folder of the xcb plugin and the Qt libraries the window loads, first seen first."""
+    qt_libs = [QT / "lib" / f"libQt6{m}.so.6" for m in ("XcbQpa", "Widgets", "Gui", "Core", "DBus")]
+    names = [n for path in [QT / "plugins" / "platforms" / "libqxcb.so", *qt_libs] for n in read_elf_deps(path).needed]
+    glibc = {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"}
+    return [n for n in dict.fromkeys(names) if not (QT / "lib" / n).exists() and n not in glibc]
+
+
+@needs_qt_wheel
+def test_readme_lists_every_package_the_plugin_needs():
+    readme = (ROOT / "README.md").read_text()
+    apt = re.search(r"sudo apt install ([^#]+)# Debian/Ubuntu", readme).group(1)
+    dnf = re.search(r"sudo dnf install ([^#]+)# Fedora", readme).group(1)
+    needed = [n for n in _system_needed() if n in PACKAGES]
+    assert set(apt.replace("\\", " ").split()) == {PACKAGES[n][0] for n in needed}
+    assert set(dnf.replace("\\", " ").split()) == {PACKAGES[n][1] for n in needed}
+
+
+def test_install_sh_knows_the_same_packages():
+    script = (ROOT / "packaging" / "linux" / "install.sh").read_text()
+    table = {so: (deb, rpm) for so, deb, rpm in re.findall(r"^ +(lib\S+)\) echo \"(\S+) (\S+)\" ;;$", script, re.M)}
+    assert table == PACKAGES
+
+
+@needs_qt_wheel
+@pytest.mark.parametrize("patched", [True, False])
+def test_install_sh_check_names_what_the_loader_misses(tmp_path, patched):
+    bundle = tmp_path / "My Apps" / "MapBrush"  # a folder name with a space, as people have
+    pyside = bundle / "_internal" / "PySide6"
+    if patched:
+        qt = _fake_qt(pyside, "libxcb-shape.so.0", "libmb-gone-1.so.0")
+    else:
+        (pyside / "Qt" / "plugins" / "platforms").mkdir(parents=True)
+        (pyside / "Qt" / "plugins" / "platforms" / "libqxcb.so").symlink_to(QT / "plugins" / "platforms" / "libqxcb.so")
+        (pyside / "Qt" / "lib").symlink_to(QT / "lib", target_is_directory=True)
+        qt = pyside / "Qt"
+    shutil.copy2(ROOT / "packaging" / "linux" / "install.sh", bundle / "install.sh")
+    proc = subprocess.run(["sh", str(bundle / "install.sh"), "--check"], capture_output=True, text=True, timeout=60)
+    lost = missing_libraries(qt)
+    assert ("libmb-gone-1.so.0" in lost) is patched
+    if not lost:
+        assert proc.returncode == 0 and "All the system libraries the window needs are there." in proc.stdout
+        return
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("MapBrush's window needs these system libraries, which this computer lacks: ")
+    assert set(first.split(": ", 1)[1].split()) == set(lost)
+    known = [n for n in lost if n in PACKAGES]
+    if known:
+        assert f"sudo apt install {PACKAGES[known[0]][0]}" in proc.stdout
 
 
 @needs_qt_wheel
