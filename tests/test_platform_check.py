@@ -142,6 +142,16 @@ def test_readme_lists_every_package_the_plugin_needs():
     assert set(dnf.replace("\\", " ").split()) == {PACKAGES[n][1] for n in needed}
 
 
+@needs_qt_wheel
+def test_packaging_readme_table_lists_every_package_the_plugin_needs():
+    text = (ROOT / "packaging" / "README.md").read_text()
+    rows = text.split("| Debian/Ubuntu | Fedora | sonames |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    needed = [n for n in _system_needed() if n in PACKAGES]
+    assert {p for c in cells for p in c[0].split(", ")} == {PACKAGES[n][0] for n in needed}
+    assert {p for c in cells for p in c[1].split(", ")} == {PACKAGES[n][1] for n in needed}
+
+
 def test_install_sh_knows_the_same_packages():
     script = (ROOT / "packaging" / "linux" / "install.sh").read_text()
     table = {so: (deb, rpm) for so, deb, rpm in re.findall(r"^ +(lib\S+)\) echo \"(\S+) (\S+)\" ;;$", script, re.M)}

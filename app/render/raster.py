@@ -16,6 +16,7 @@ from app.render import semantic as sem
 from app.render.layers import Layers, RasterSpec
 from app.render.skpath import build_path, build_paths, line_parts, point_coords, polygon_parts
 
+from app.render.tones import tone_classes
 
 @dataclass
 class KindPaths:
@@ -122,12 +123,22 @@ class _Painter:
         k = self.unit * self.spec.width_scale
         return (max(d[0] * k, 0.5), max(d[1] * k, 0.5))
 
-    def mask(self, kind: Kind, p: KindPaths) -> np.ndarray:
+    def radius(self, kind: Kind) -> float:
+        return sem.point_radius(kind, self.short, self.spec.point_radius)
+
+    def mask(self, kind: Kind, p: KindPaths, *, areas: bool = True) -> np.ndarray:
         out = np.zeros((self.h, self.w), np.uint8)
         canvas = alpha_canvas(out).getCanvas()
-        canvas.drawPath(p.areas, _paint())
+        if areas:
+            canvas.drawPath(p.areas, _paint())
         _stroke_all(canvas, p.lines, _paint(stroke=self.width(kind), dash=self.dash(kind)))
-        _discs(canvas, p.points, self.spec.point_radius * self.unit, _paint())
+        _discs(canvas, p.points, self.radius(kind), _paint())
+        return out
+
+    def borders(self, p: KindPaths) -> np.ndarray:
+        """A line along the outline of every area, edges shared by neighbours included."""
+        out = np.zeros((self.h, self.w), np.uint8)
+        alpha_canvas(out).getCanvas().drawPath(p.areas, _paint(stroke=max(sem.BORDER_WIDTH * self.unit, 1.0)))
         return out
 
     def region(self, p: KindPaths) -> skia.IRect:
@@ -157,12 +168,15 @@ class _Painter:
         np.subtract(area, _erode(area, steps), out=out[y0:y1, x0:x1])
         return out
 
-    def draw(self, kind: Kind, p: KindPaths, mask: np.ndarray) -> None:
-        """Structure image and line art for one kind, drawn over the kinds below it."""
+    def draw(self, kind: Kind, p: KindPaths, mask: np.ndarray, borders: np.ndarray | None = None) -> None:
+        """Structure image and line art for one kind, drawn over the kinds below it (`borders`: its areas'
+        own outlines, used as its edges)."""
         only_areas = not p.lines and len(p.points) == 0
         region = self.region(p)
         edges = None
-        if kind in sem.OUTLINED_AREAS and not region.isEmpty():
+        if borders is not None:
+            edges, region = borders, skia.IRect.MakeWH(self.w, self.h)
+        elif kind in sem.OUTLINED_AREAS and not region.isEmpty():
             edges = self.outline(p, region, mask if only_areas else None)
         if kind not in sem.NOT_IN_STRUCTURE:
             canvas = self.structure.getCanvas()
@@ -177,7 +191,7 @@ class _Painter:
             if kind in sem.CASED:
                 _stroke_all(canvas, p.lines, _paint(sem.LINE_ART, stroke=w + 2 * sem.CASING_WIDTH * self.unit))
             _stroke_all(canvas, p.lines, _paint(color, stroke=w, dash=self.dash(kind)))
-            _discs(canvas, p.points, self.spec.point_radius * self.unit, _paint(color))
+            _discs(canvas, p.points, self.radius(kind), _paint(color))
         if edges is not None:
             _blit(self.lineart_surface, edges, region, (255, 255, 255))
         if kind not in sem.NOT_IN_STRUCTURE and kind is not Kind.POI:
@@ -206,10 +220,19 @@ def rasterize(
         cancel.check()
         progress("rasterize", i, total, f"drawing {kind.value}")
         paths = KindPaths.of(scene.geometries[codes == KIND_ORDER[kind]])
+    borders: dict[Kind, np.ndarray] = {}
+    marks: dict[Kind, np.ndarray] = {}
         masks[kind] = painter.mask(kind, paths)
-        painter.draw(kind, paths, masks[kind])
+        if kind in sem.BORDERED:
+            if paths.areas.countVerbs():
+                borders[kind] = painter.borders(paths)
+            if paths.lines or len(paths.points):
+                marks[kind] = painter.mask(kind, paths, areas=False)
+        painter.draw(kind, paths, masks[kind], borders.get(kind))
     cancel.check()
     structure = np.ascontiguousarray(painter.rgba[..., :3])
     del painter.structure
     progress("rasterize", total, total, "done")
     return Layers(width, height, masks, structure, painter.lineart)
+    bordered = np.isin(codes, [KIND_ORDER[k] for k in sem.BORDERED])
+    tones = tone_classes(scene.geometries[bordered], width, height) if borders else None
