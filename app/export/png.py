@@ -11,9 +11,9 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -46,7 +46,7 @@ def write_png(
     path = Path(path)
     im = _as_image(image)
     info = PngInfo()
-    info.add_itxt(METADATA_KEY, json.dumps(dict(metadata), separators=(",", ":"), ensure_ascii=False, default=_json))
+    info.add_itxt(METADATA_KEY, metadata_json(metadata))
     info.add_text(PARAMETERS_KEY, format_parameters(metadata))  # tEXt, or iTXt when not latin-1
     options: dict[str, Any] = {"pnginfo": info, "compress_level": COMPRESS_LEVEL}
     if dpi is not None:
@@ -54,6 +54,15 @@ def write_png(
             raise ValueError(f"dpi must be a positive number, not {dpi!r}")
         options["dpi"] = (float(dpi), float(dpi))
 
+    return save_atomic(path, lambda f: im.save(f, format="PNG", **options), "PNG")
+
+
+def save_atomic(path: Path, save: Callable[[BinaryIO], None], what: str) -> Path:
+    """Call `save(file)` on a temporary file next to `path`, flush it to disk and rename it over `path`.
+
+    On any failure the temporary file is removed and an existing file at `path` is untouched.
+    Raises AppError (naming the file) when the file cannot be written.
+    """
     folder = path.parent
     if not folder.is_dir():
         raise AppError("the folder to save into does not exist", path=path)
@@ -61,7 +70,7 @@ def write_png(
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         with os.fdopen(fd, "wb") as f:
-            im.save(f, format="PNG", **options)
+            save(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _mode_for(path))
@@ -69,12 +78,17 @@ def write_png(
         tmp = None
         _fsync_dir(folder)
     except OSError as e:
-        raise AppError(f"could not write the PNG ({e.strerror or e})", path=path) from e
+        raise AppError(f"could not write the {what} ({e.strerror or e})", path=path) from e
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     return path
+
+
+def metadata_json(metadata: Mapping[str, Any]) -> str:
+    """The `mapbrush` metadata as compact JSON (numpy values, paths and sets made plain)."""
+    return json.dumps(dict(metadata), separators=(",", ":"), ensure_ascii=False, default=_json)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

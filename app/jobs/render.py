@@ -313,14 +313,14 @@ def render_to_file(
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> RenderResult:
-    """Render and export a PNG atomically."""
-    from app.export.png import write_png
+    """Render and export the picture atomically (PNG, JPEG or WebP by `out`'s extension)."""
+    from app.export.formats import write_image
 
     result = render(req, data=data, engines=engines, progress=progress, cancel=cancel)
     cancel.check()
     t = time.perf_counter()
     progress("export", 0, 1, f"writing {Path(out).name}")
-    write_png(Path(out), result.image, result.metadata, dpi=req.dpi)
+    write_image(Path(out), result.image, result.metadata, dpi=req.dpi)
     progress("export", 1, 1, "done")
     result.timings["export"] = time.perf_counter() - t
     return result

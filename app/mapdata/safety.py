@@ -95,6 +95,8 @@ def open_zip(path, limits: Limits) -> zipfile.ZipFile:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise InputError(f"the zip archive is corrupt or truncated ({e})", path=path) from None
+    except NotImplementedError as e:  # e.g. "zip file version 25.5": a feature Python's zipfile lacks
+        raise InputError(f"the zip archive uses a feature MapBrush cannot unpack ({e})", path=path) from None
     try:
         infos = zf.infolist()
         if len(infos) > limits.max_zip_members:

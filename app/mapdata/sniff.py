@@ -14,6 +14,8 @@ UNSUPPORTED = (
 )
 FORMATS = ("geojson", "gpx", "kml", "kmz", "shapefile", "osm-xml", "osm-pbf", "gpkg", "fgb")
 _HEAD = 64 * 1024
+# A shapefile's side files: not maps of their own (a .shx even starts like a .shp).
+SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".qmd")
 _ROOT_NAME = re.compile(r"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _XML_ROOTS = {"gpx": "gpx", "kml": "kml", "osm": "osm-xml"}
 
@@ -49,6 +51,8 @@ def _sniff_zip(path: Path) -> str | None:
             names = [n.lower() for n in zf.namelist()]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise InputError(f"the zip archive is corrupt or truncated ({e})", path=path) from None
+    except NotImplementedError as e:  # e.g. "zip file version 25.5": a feature Python's zipfile lacks
+        raise InputError(f"the zip archive uses a feature MapBrush cannot unpack ({e})", path=path) from None
     if any(n.endswith(".kml") for n in names):
         return "kmz"
     if any(n.endswith(".shp") for n in names):
@@ -56,18 +60,39 @@ def _sniff_zip(path: Path) -> str | None:
     return None
 
 
-def sniff(path) -> str:
-    """The format name of a map file (one of FORMATS), or InputError when it is not one we read."""
+def read_head(path, n: int = _HEAD) -> bytes:
+    """The first `n` bytes of a file; InputError (naming it) for a missing file, a folder or no permission."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            head = f.read(_HEAD)
+            return f.read(n)
     except IsADirectoryError:
         raise InputError("this is a folder, not a map file", path=path) from None
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
+    except PermissionError:
+        raise InputError("no permission to read this file", path=path) from None
     except OSError as e:
         raise InputError(f"cannot read the file ({e.strerror or e})", path=path) from None
+
+
+def check_not_sidecar(path: Path) -> None:
+    """A shapefile's .dbf/.shx/.prj/.cpg alone is not a map: say which file to open instead."""
+    ext = path.suffix.lower()
+    if ext not in SHAPEFILE_SIDECARS:
+        return
+    shp = next((c for c in (path.with_suffix(".shp"), path.with_suffix(".SHP")) if c.is_file()), None)
+    if shp is not None:
+        raise InputError(f"this is a shapefile's {ext} side file; open {shp.name} (or the .zip) instead", path=path)
+    what = f"this is a shapefile's {ext} side file; open the .shp (or the .zip) instead"
+    raise InputError(f"{what} ({path.stem}.shp is not beside it)", path=path)
+
+
+def sniff(path) -> str:
+    """The format name of a map file (one of FORMATS), or InputError when it is not one we read."""
+    path = Path(path)
+    head = read_head(path)
+    check_not_sidecar(path)
     if not head:
         raise InputError("the file is empty", path=path)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):

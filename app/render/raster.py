@@ -15,8 +15,8 @@ from app.mapdata.model import KIND_ORDER, Kind
 from app.render import semantic as sem
 from app.render.layers import Layers, RasterSpec
 from app.render.skpath import build_path, build_paths, line_parts, point_coords, polygon_parts
-
 from app.render.tones import tone_classes
+
 
 @dataclass
 class KindPaths:
@@ -216,12 +216,12 @@ def rasterize(
     progress("rasterize", 0, total, "preparing canvases")
     painter = _Painter(width, height, spec)
     masks: dict[Kind, np.ndarray] = {}
+    borders: dict[Kind, np.ndarray] = {}
+    marks: dict[Kind, np.ndarray] = {}
     for i, kind in enumerate(present):
         cancel.check()
         progress("rasterize", i, total, f"drawing {kind.value}")
         paths = KindPaths.of(scene.geometries[codes == KIND_ORDER[kind]])
-    borders: dict[Kind, np.ndarray] = {}
-    marks: dict[Kind, np.ndarray] = {}
         masks[kind] = painter.mask(kind, paths)
         if kind in sem.BORDERED:
             if paths.areas.countVerbs():
@@ -230,9 +230,9 @@ def rasterize(
                 marks[kind] = painter.mask(kind, paths, areas=False)
         painter.draw(kind, paths, masks[kind], borders.get(kind))
     cancel.check()
+    bordered = np.isin(codes, [KIND_ORDER[k] for k in sem.BORDERED])
+    tones = tone_classes(scene.geometries[bordered], width, height) if borders else None
     structure = np.ascontiguousarray(painter.rgba[..., :3])
     del painter.structure
     progress("rasterize", total, total, "done")
-    return Layers(width, height, masks, structure, painter.lineart)
-    bordered = np.isin(codes, [KIND_ORDER[k] for k in sem.BORDERED])
-    tones = tone_classes(scene.geometries[bordered], width, height) if borders else None
+    return Layers(width, height, masks, structure, painter.lineart, borders, marks, tones)

@@ -275,7 +275,7 @@ def test_shapefile_with_mismatched_or_missing_index(data_dir, tmp_path):
     _patch(shx, 104, (2).to_bytes(4, "big"))  # the .shx says record 0 is 2 words long: not what the .shp holds
     refuse(shp, "corrupt")
     shx.unlink()
-    refuse(shp, r"\.shx")
+    assert len(read_file(shp)) > 0  # a missing index is rebuilt (tests/mapdata/test_read_formats.py)
 
 
 def test_size_and_feature_limits(data_dir):

@@ -11,7 +11,7 @@ import pytest
 import shapely
 from pyogrio import raw as ogr_raw
 
-from app.errors import Cancelled
+from app.errors import Cancelled, InputError
 from app.jobs.cancel import CancelToken
 from app.jobs.progress import Progress
 from app.mapdata.io import read_file, read_files, sniff
@@ -192,3 +192,79 @@ def test_progress_and_cancel(data_dir):
     token.cancel()
     with pytest.raises(Cancelled):
         read_file(data_dir / "harbour.osm", cancel=token)
+
+
+# ----- shapefile side files, a missing index, zips Python cannot unpack --------------------------------------------
+def _shapefile_without_index(data_dir, folder):
+    for ext in (".shp", ".dbf", ".prj", ".cpg"):
+        shutil.copy(data_dir / f"zurich_utm{ext}", folder / f"zurich_utm{ext}")
+    return folder / "zurich_utm.shp"
+
+
+def test_shapefile_without_shx_is_read_and_the_folder_is_left_alone(data_dir, tmp_path):
+    shp = _shapefile_without_index(data_dir, tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    data = read_file(shp)
+    full = read_file(data_dir / "zurich_utm.shp")
+    assert len(data) == len(full) > 0
+    assert sorted(data.names) == sorted(full.names)
+    assert data.sources[0].crs == "EPSG:32632"
+    assert any(".shx" in w and "zurich_utm.shp" in w for w in data.warnings), data.warnings
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .shx written beside the person's file
+
+
+def test_zipped_shapefile_without_shx_is_read(data_dir, tmp_path):
+    dest = tmp_path / "noindex.zip"
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for ext in (".shp", ".dbf", ".prj"):
+            zf.write(data_dir / f"zurich_utm{ext}", f"zurich_utm{ext}")
+    data = read_file(dest)
+    assert len(data) == len(read_file(data_dir / "zurich_utm.shp"))
+    assert any("zurich_utm.shp" in w and ".shx" in w for w in data.warnings), data.warnings
+
+
+@pytest.mark.parametrize("ext", [".dbf", ".shx", ".prj", ".cpg"])
+def test_a_side_file_names_the_shp_to_open(data_dir, tmp_path, ext):
+    for e in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+        shutil.copy(data_dir / f"zurich_utm{e}", tmp_path / f"zurich_utm{e}")
+    side = tmp_path / f"zurich_utm{ext}"
+    with pytest.raises(InputError) as info:
+        read_file(side)
+    line = info.value.one_line()
+    assert line.startswith(str(side)) and "open zurich_utm.shp (or the .zip) instead" in line
+
+
+def test_a_lone_side_file_says_the_shp_is_missing(data_dir, tmp_path):
+    side = tmp_path / "roads.dbf"
+    shutil.copy(data_dir / "zurich_utm.dbf", side)
+    with pytest.raises(InputError, match=r"open the \.shp \(or the \.zip\) instead \(roads\.shp is not beside it\)"):
+        read_file(side)
+
+
+def _zip_needing_version(dest, member, payload, version=255):
+    """A zip whose central directory says it needs zip version 25.5 to extract (newer than Python's zipfile)."""
+    with zipfile.ZipFile(dest, "w") as zf:
+        zf.writestr(member, payload)
+    data = bytearray(dest.read_bytes())
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 6 : central + 8] = version.to_bytes(2, "little")
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+@pytest.mark.parametrize("name", ["doc.kmz", "roads.zip"])
+def test_zip_version_python_cannot_unpack_is_an_input_error(tmp_path, name):
+    kml = b'<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document/></kml>'
+    dest = _zip_needing_version(tmp_path / name, "doc.kml", kml)
+    with pytest.raises(InputError, match=r"cannot unpack.*zip file version 25\.5") as info:
+        read_file(dest)
+    assert info.value.path == str(dest)
+
+
+def test_open_zip_refuses_a_zip_version_it_cannot_unpack(tmp_path):
+    from app.mapdata.limits import DEFAULT_LIMITS
+    from app.mapdata.safety import open_zip
+
+    dest = _zip_needing_version(tmp_path / "x.kmz", "doc.kml", b"<kml/>")
+    with pytest.raises(InputError, match="cannot unpack"):
+        open_zip(dest, DEFAULT_LIMITS)

@@ -15,7 +15,7 @@ from app.errors import InputError
 _MAGIC = 9994
 
 
-def _sidecar(shp: Path, ext: str) -> Path | None:
+def find_sidecar(shp: Path, ext: str) -> Path | None:
     for candidate in (shp.with_suffix(ext), shp.with_suffix(ext.upper())):
         if candidate.exists():
             return candidate
@@ -36,7 +36,7 @@ def _check_main_header(head: bytes, size: int, name: str, shown) -> None:
 
 def check_shapefile(shp: Path, shown) -> int:
     """Raise InputError when .shp, .shx and .dbf disagree; return the number of records."""
-    shx = _sidecar(shp, ".shx")
+    shx = find_sidecar(shp, ".shx")
     if shx is None:
         raise InputError("the shapefile's .shx index file is missing (keep .shp, .shx and .dbf together)", path=shown)
     shp_size, shx_size = shp.stat().st_size, shx.stat().st_size
@@ -59,7 +59,7 @@ def check_shapefile(shp: Path, shown) -> int:
         if np.any(heads[:, 0] != np.arange(1, n + 1)) or np.any(heads[:, 1].astype(np.int64) * 2 != lengths):
             raise _corrupt("the .shx index does not match the .shp records", shown)
         del data
-    dbf = _sidecar(shp, ".dbf")
+    dbf = find_sidecar(shp, ".dbf")
     if dbf is not None:
         with open(dbf, "rb") as f:
             head = f.read(12)
