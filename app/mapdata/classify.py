@@ -48,8 +48,11 @@ _NE_CLASS = {  # Natural Earth `featurecla`, lower-cased prefixes
     "sea": Kind.SEA,
 }
 _COUNTRY_KEYS = ("admin", "adm0_a3", "iso_a3", "sovereignt", "adm0_name", "name_0", "gid_0", "iso_3166_1")
-NAME_KEYS = ("name", "name_en", "name:en", "admin", "title", "label")
-_NAME_VARIANTS = tuple(v for k in NAME_KEYS for v in dict.fromkeys((k, k.upper(), k.capitalize())))
+# Name-like properties, best first, matched case-insensitively: OSM and GeoJSON (`name`), Natural Earth
+# (`ADMIN`), census files (`NAMELSAD`: "Census Tract 101"), GADM (`NAME_2` names a level-2 area, whose
+# `NAME_1` and `NAME_0` name the region and country it lies in), and generic `title` / `label` columns.
+NAME_KEYS = ("name", "name_en", "name:en", "admin", "title", "label", "namelsad", "name_long")
+NAME_KEYS += tuple(f"name_{level}" for level in range(5, -1, -1))
 _USED = frozenset(
     {"place", "boundary", "admin_level", "natural", "landuse", "leisure", "water", "waterway", "highway"}
     | {"railway", "building", "featurecla", "type", "class", "fclass", "kind"}
@@ -165,14 +168,19 @@ def _classify_attributes(t: dict, area: bool, line: bool, point: bool) -> Kind:
     return Kind.OTHER
 
 
-_NAME_RANK = {key: i for i, key in enumerate(_NAME_VARIANTS)}
+_NAME_RANK = {key: i for i, key in enumerate(NAME_KEYS)}
+
+
+@lru_cache(maxsize=4096)
+def _name_rank(key) -> int | None:
+    return _NAME_RANK.get(str(key).lower())
 
 
 def feature_name(props: dict) -> str | None:
-    """The display name of a feature: `name`/`NAME`/`Name`, then English or country names."""
+    """The display name of a feature from its first name-like property (NAME_KEYS, any letter case)."""
     best: tuple[int, str] | None = None
     for key, v in props.items():  # a feature has few properties: look at those, not at every name key
-        rank = _NAME_RANK.get(key)
+        rank = _name_rank(key)
         if rank is None or v is None or v != v or (best is not None and rank >= best[0]):  # v != v: NaN
             continue
         text = v.strip() if isinstance(v, str) else str(v)

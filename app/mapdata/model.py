@@ -184,4 +184,43 @@ class MapData:
                 r = rank.get(str(props.get("place", "")), 5)
                 if best is None or r < best[0]:
                     best = (r, name)
-        return best[1] if best else None
+        return best[1] if best else self.subject_name()
+
+    def subject_name(self) -> str | None:
+        """The name of the feature the data is about, if one is: a named admin or generic (untagged) area
+        holding at least half the area of all areas (a country outline, a county among its lakes), or, in
+        data of generic features with no areas, a named line holding half the length (a drawn route), or
+        a lone named feature. Features sharing a name count together (a country's islands)."""
+        if len(self) == 0:
+            return None
+        geoms = self.geometries
+        subject = np.array([k in SUBJECT_KINDS and bool(n) for k, n in zip(self.kinds, self.names)], bool)
+        dims = shapely.get_dimensions(geoms)
+        areas = (dims == 2) & np.array([k is not Kind.SEA for k in self.kinds], bool)
+        if areas.any():
+            # Degrees² shrink towards the poles: weigh each area by the cosine of its latitude.
+            weight = shapely.area(geoms[areas]) * np.cos(np.radians(shapely.get_y(shapely.centroid(geoms[areas]))))
+            return _dominant(self.names[areas], weight, subject[areas])
+        if all(k in SUBJECT_KINDS for k in self.kinds):
+            lines = dims == 1
+            if lines.any():
+                return _dominant(self.names[lines], shapely.length(geoms[lines]), subject[lines])
+            if len(self) == 1 and subject[0]:
+                return str(self.names[0])
+        return None
+
+
+# Kinds whose features may be what the data is about (their name is then the map's title).
+SUBJECT_KINDS = frozenset({Kind.ADMIN, Kind.OTHER})
+
+
+def _dominant(names: np.ndarray, weight: np.ndarray, eligible: np.ndarray) -> str | None:
+    """The eligible name with at least half the total weight (summed over its features), if any."""
+    total = float(np.nansum(weight))
+    if not total > 0 or not eligible.any():
+        return None
+    sums: dict[str, float] = {}
+    for name, w in zip(names[eligible], weight[eligible]):
+        sums[str(name)] = sums.get(str(name), 0.0) + (float(w) if w == w else 0.0)
+    name, best = max(sums.items(), key=lambda kv: kv[1])
+    return name if best >= 0.5 * total else None

@@ -20,7 +20,7 @@ PLACE_SCALE = {0: 2.0, 1: 1.65, 2: 1.35, 3: 1.2, 4: 1.05, 5: 1.0}
 ROAD_RANK = {Kind.MOTORWAY: 0, Kind.PRIMARY: 1, Kind.SECONDARY: 2, Kind.TERTIARY: 3, Kind.RESIDENTIAL: 4}
 ROAD_RANK.update({Kind.SERVICE: 5, Kind.PATH: 6, Kind.WATERWAY: 2})
 ROAD_SCALE = {0: 1.1, 1: 1.05, 2: 1.0, 3: 0.97, 4: 0.92, 5: 0.85, 6: 0.85}
-AREA_KINDS = (Kind.SEA, Kind.WATER, Kind.ADMIN, Kind.FOREST, Kind.PARK)
+AREA_KINDS = (Kind.SEA, Kind.WATER, Kind.ADMIN, Kind.FOREST, Kind.PARK, Kind.OTHER)
 WATER_KINDS = (Kind.SEA, Kind.WATER, Kind.WATERWAY)
 MAX_CANDIDATES = 4000  # per map: bounds the time on huge inputs
 MAX_ROAD_NAMES = 1500
@@ -78,15 +78,17 @@ class Placer:
         sc, t = self.scene, self.typo
         cands = []
         for i, (kind, name) in enumerate(zip(sc.kinds, sc.names)):
-            if kind not in (Kind.PLACE, Kind.POI) or not name:
+            if kind not in (Kind.PLACE, Kind.POI, Kind.OTHER) or not name:
                 continue
             g = sc.geometries[i]
+            if kind is Kind.OTHER and g.geom_type not in ("Point", "MultiPoint"):
+                continue  # a plain named point of a dataset is labelled like a POI; its areas and lines are not
             pt = g if g.geom_type == "Point" else shapely.point_on_surface(g)
             if kind is Kind.PLACE:
                 rank = PLACE_RANK.get(str(sc.props[i].get("place", "")), 5) if sc.props else 5
                 cands.append((rank, i, "place", pt))
             else:
-                cands.append((6, i, "poi", pt))
+                cands.append((6 if kind is Kind.POI else 7, i, "poi", pt))
         cands.sort(key=lambda c: (c[0], c[1]))
         small_scale = sc.frame.meters_per_px > 25.0  # region / country maps: places get a dot
         for rank, i, role, pt in cands:
@@ -128,7 +130,10 @@ class Placer:
     # -- areas ----------------------------------------------------------------------------------
     def place_areas(self) -> None:
         sc, t = self.scene, self.typo
+        # The area the map is about is named by the title already (a country outline titled with its name).
+        title = (sc.title or "").strip().casefold()
         idx = [i for i, (k, n) in enumerate(zip(sc.kinds, sc.names)) if k in AREA_KINDS and n]
+        idx = [i for i in idx if str(sc.names[i]).strip().casefold() != title]
         if not idx:
             return
         geoms = sc.geometries[idx]

@@ -27,6 +27,10 @@ class Layers:
     masks: dict[Kind, np.ndarray]  # per kind present: HxW uint8 anti-aliased coverage (255 = fully covered)
     structure: np.ndarray  # HxWx3 uint8: semantic colours + line art, the AI conditioning image
     lineart: np.ndarray  # HxW uint8: 255 where map edges/lines are (coastlines, shores, roads, outlines)
+    # Data without map tags (semantic.BORDERED kinds: admin areas, census blocks, plain features):
+    borders: dict[Kind, np.ndarray] = field(default_factory=dict)  # per kind: a line along every area's outline
+    marks: dict[Kind, np.ndarray] = field(default_factory=dict)  # per kind with lines or points: their coverage
+    tones: np.ndarray | None = None  # HxW uint8: 0 off their areas, else the area's tone class 1..n (neighbours differ)
 
     def mask(self, kind: Kind) -> np.ndarray:
         """Coverage for a kind; zeros when the kind is absent."""

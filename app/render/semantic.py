@@ -48,8 +48,9 @@ LINE_WIDTHS: dict[Kind, float] = {
     Kind.RAIL: 1.5,
     Kind.WATERWAY: 2.0,
     Kind.TRACK: 3.0,
+    Kind.OTHER: 2.4,  # a route drawn in a web map, a line of a dataset without map tags
 }
-DEFAULT_LINE_WIDTH = 1.0  # lines of area kinds (a park drawn as a line), admin borders, OTHER
+DEFAULT_LINE_WIDTH = 1.0  # lines of area kinds (a park drawn as a line), admin borders
 OUTLINE_WIDTH = 0.8  # outlines of areas in the structure image and the line art
 CASING_WIDTH = 0.6  # dark edge on each side of a road in the structure image
 
@@ -59,6 +60,19 @@ OUTLINED_AREAS = frozenset({Kind.SEA, Kind.WATER, Kind.PARK, Kind.FOREST, Kind.B
 CASED = frozenset({Kind.MOTORWAY, Kind.PRIMARY, Kind.SECONDARY, Kind.TERTIARY, Kind.RESIDENTIAL, Kind.SERVICE})
 # Kinds not drawn into the structure image (their names are drawn by the overlay).
 NOT_IN_STRUCTURE = frozenset({Kind.PLACE})
+# Data without map tags (countries, census blocks, arbitrary areas): each area gets a border of its own, so
+# neighbours read as distinct areas, and a tone class (Layers.tones); their lines and points get a mask of their
+# own (Layers.marks) so a style can ink them apart from the areas.
+BORDERED = frozenset({Kind.ADMIN, Kind.OTHER})
+BORDER_WIDTH = 1.0  # px at a 1024-px short side (at least 1 px)
+# Disc radius of points, px at a 1024-px short side, where not RasterSpec.point_radius: a plain point of a
+# dataset is the data itself, marked clearly (a POI or place also gets the overlay's marker and name).
+POINT_RADII: dict[Kind, float] = {Kind.OTHER: 5.0, Kind.ADMIN: 5.0}
+
+
+def point_radius(kind: Kind, short_side: int, default: float = 3.0) -> float:
+    """Disc radius in px of a point of `kind` on an image whose short side is `short_side` px."""
+    return POINT_RADII.get(kind, default) * short_side / 1024.0
 
 
 def line_width(kind: Kind, short_side: int, width_scale: float = 1.0, widths: dict | None = None) -> float:

@@ -19,8 +19,10 @@ _HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 # Names a style may use in `kinds = [...]`: the layer names of app/mapdata/layers.py (the same names as
 # `--layers`/`--hide` and the window's Layers panel), their singular/plural forms, and every Kind value.
 GROUPS: dict[str, tuple[Kind, ...]] = LAYER_GROUPS
-# Derived selections: "land" is everything that is not sea; "all" is the union of every mask.
-DERIVED = ("land", "all")
+# Derived selections: "land" is everything that is not sea; "all" is the union of every mask; "marks" is the
+# lines and points alone of the data without map tags (admin, other: a drawn route, plain points), which a
+# style inks apart from those kinds' areas.
+DERIVED = ("land", "all", "marks")
 
 
 def is_colour(text: object) -> bool:
@@ -89,7 +91,13 @@ class Canvas:
 
     def has(self, selectors: list[str] | tuple[str, ...]) -> bool:
         present = set(self.layers.masks)
-        return any(s in DERIVED or any(k in present for k in selector_kinds(s)) for s in selectors)
+
+        def found(s: str) -> bool:
+            if s == "marks":
+                return bool(self.layers.marks)
+            return s in DERIVED or any(k in present for k in selector_kinds(s))
+
+        return any(found(s) for s in selectors)
 
     def mask(self, selectors: list[str] | tuple[str, ...] | str) -> np.ndarray:
         """Union (max) of the coverage of the selected kinds, float32 0..1. Cached; do not modify."""
@@ -104,6 +112,9 @@ class Canvas:
             if s == "land":
                 sea = self.layers.masks.get(Kind.SEA)
                 np.maximum(acc, 255 - sea if sea is not None else 255, out=acc)
+            elif s == "marks":
+                for m in self.layers.marks.values():
+                    np.maximum(acc, m, out=acc)
             elif s == "all":
                 for m in self.layers.masks.values():
                     np.maximum(acc, m, out=acc)

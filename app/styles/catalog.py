@@ -19,7 +19,7 @@ from app.mapdata.model import Kind
 from app.paths import resource_root
 from app.render.layers import RasterSpec
 from app.render.typography import Typography
-from app.styles.canvas import is_colour, is_selector
+from app.styles.canvas import is_colour, is_selector, parse_colour
 from app.styles.effects import EFFECTS
 from app.styles.model import EffectSpec, PromptSpec, Style
 
@@ -28,7 +28,7 @@ TABLES = ("typography", "raster", "prompt")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _CHOICES = {
     "mode": ("normal", "multiply", "screen"),
-    "source": ("mask", "lineart"),
+    "source": ("mask", "lineart", "borders"),
     "cartouche": ("none", "box", "banner", "ornate"),
     "north_arrow": ("none", "simple", "compass"),
 }
@@ -135,7 +135,7 @@ def _style(doc: dict, path: Path) -> Style:
         if not isinstance(doc[key], str):
             raise _Bad(key, "must be text")
     palette = _palette(doc["palette"])
-    effects = _effects(doc["effects"], palette)
+    effects = _with_generic(_effects(doc["effects"], palette), palette)
     return Style(
         name=doc["name"],
         title=doc["title"],
@@ -186,6 +186,40 @@ def _effects(value: Any, palette: dict[str, str]) -> tuple[EffectSpec, ...]:
             _check_param(field, key, v, defaults[key], palette)
         out.append(EffectSpec(name, params))
     return tuple(out)
+
+
+# Data without map tags (kinds admin and other: countries, census blocks, a drawn route, plain points) is
+# painted by every style. A style none of whose effects names "other" (or "marks") gets this treatment:
+# its areas filled with the palette's `area` colour, a tint per area, each area's border in `area_line`,
+# lines and points in `mark`. Missing palette keys default to a light mix of ink into the paper and to ink.
+GENERIC_SELECTORS = ("other", "marks")
+_GENERIC_UNDER = (  # laid first, under everything the style draws (after a leading "background")
+    EffectSpec("fill", {"kinds": ["admin", "other"], "color": "area"}),
+    EffectSpec("patchwork", {"kinds": ["admin", "other"], "amount": 0.06}),
+    EffectSpec("outline", {"kinds": ["admin", "other"], "source": "borders", "color": "area_line", "width": 0.9}),
+)
+_GENERIC_OVER = (EffectSpec("fill", {"kinds": ["marks"], "color": "mark"}),)  # last, over everything
+
+
+def _with_generic(effects: tuple[EffectSpec, ...], palette: dict[str, str]) -> tuple[EffectSpec, ...]:
+    """`effects`, with the default treatment of data without map tags when the style gives it none."""
+    for spec in effects:
+        kinds = spec.params.get("kinds", EFFECTS[spec.name].defaults.get("kinds", ()))
+        if any(s in GENERIC_SELECTORS for s in kinds or ()):
+            return effects
+    ink = palette.get("ink", "#000000")
+    palette.setdefault("area", _mix(palette.get("paper", palette.get("background", "#ffffff")), ink, 0.12))
+    palette.setdefault("area_line", ink)
+    palette.setdefault("mark", ink)
+    lead = 0
+    while lead < len(effects) and effects[lead].name == "background":
+        lead += 1
+    return (*effects[:lead], *_GENERIC_UNDER, *effects[lead:], *_GENERIC_OVER)
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    rgb = parse_colour(a) * (1 - t) + parse_colour(b) * t
+    return "#" + "".join(f"{round(float(c) * 255):02x}" for c in rgb)
 
 
 def _check_param(field: str, key: str, v: Any, default: Any, palette: dict[str, str]) -> None:

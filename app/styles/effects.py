@@ -19,7 +19,7 @@ import numpy as np
 
 from app.mapdata.model import KIND_ORDER
 from app.styles import marks  # noqa: F401  (registers the line and mark effects)
-from app.styles.canvas import Canvas, selector_kinds
+from app.styles.canvas import DERIVED, Canvas, selector_kinds
 from app.styles.filters import bbox, blur, smoothstep
 from app.styles.noise import fibres, fractal_noise, grain
 from app.styles.registry import (
@@ -148,6 +148,35 @@ def fill(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str |
             cv.blend(m * F32(opacity), cv.colour(key), mode, box)
 
 
+@effect("patchwork", kinds=["admin", "other"], color=None, amount=0.08)
+def patchwork(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str | None, amount: float) -> None:
+    """A gentle tint per area of the admin and other kinds, different from its neighbours' (census blocks,
+    countries): lighter and darker by up to `amount`, or, with a `color`, more or less of that colour."""
+    tones = cv.layers.tones
+    if tones is None or not cv.has(kinds):
+        return
+    n = int(tones.max())
+    if n == 0:
+        return
+    levels = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
+    lut = np.zeros(n + 1, F32)
+    lut[1:] = rng.permutation(levels)
+    if color is not None:  # from none of the colour (level -1) to `amount` of it (level 1)
+        lut[1:] += 1
+        lut[1:] *= 0.5
+    lut *= F32(amount)
+    box = bbox(tones, 1)
+    if box is None:
+        return
+    f = lut[tones[box]]
+    f *= cv.mask(kinds)[box]
+    if color is None:
+        f += F32(1)
+        cv.rgb[box] *= f[..., None]
+    else:
+        cv.blend(f, cv.colour(color), "normal", box)
+
+
 @effect("shadow", kinds=["buildings"], color="ink", dx=1.5, dy=1.5, blur=1.0, opacity=0.3)
 def shadow(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Soft drop shadow of the selected areas (put it before their fill)."""
@@ -231,7 +260,7 @@ def _first_colour(cv: Canvas, kinds: list[str]) -> str:
     for s in kinds:
         if s in cv.palette:
             return s
-        for k in selector_kinds(s) if s not in ("land", "all") else ():
+        for k in selector_kinds(s) if s not in DERIVED else ():
             key = kind_colour(cv, k)
             if key:
                 return key

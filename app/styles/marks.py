@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from app.render import semantic as sem
 from app.styles import strokes
-from app.styles.canvas import Canvas
+from app.styles.canvas import DERIVED, Canvas, selector_kinds
 from app.styles.filters import blur, edge_line, isoline, smoothstep
 from app.styles.noise import fractal_noise
 from app.styles.registry import coords, cut_sides, effect, offshore_distance, periodic_lines, select_region
@@ -18,7 +19,9 @@ F32 = np.float32
 
 @effect("outline", kinds=["all"], source="mask", color="ink", width=1.0, opacity=1.0, wobble=0.0, frame_edges=True)
 def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
-    """Ink lines along the edges of the selected areas, or the rasterizer's line art (source = "lineart").
+    """Ink lines along the edges of the selected areas, or the rasterizer's line art (source = "lineart"), or
+    the outline of every single area of the admin and other kinds, borders between neighbours included
+    (source = "borders": census blocks, countries).
 
     With `frame_edges = false` no line is drawn where an area is cut off straight by the map's extent.
     """
@@ -28,6 +31,10 @@ def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         a = cv.layers.lineart.astype(F32) * F32(1 / 255)
         if width > 1.2:
             a = np.clip(blur(a, width / 2.5) * F32(width), 0, 1)
+    elif p["source"] == "borders":
+        a = _borders(cv, rng, p["kinds"], width, p["wobble"])
+        if a is None:
+            return
     else:
         region = select_region(cv, p["kinds"], width + 4)
         if region is None:
@@ -42,6 +49,44 @@ def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
             for band in cut_sides(m, 2 + math.ceil(width)):
                 a[band] = 0
     cv.blend(a * F32(p["opacity"]), cv.colour(p["color"]), "normal", box)
+
+
+def _borders(cv: Canvas, rng: np.random.Generator, kinds: list[str], width: float, wobble: float) -> np.ndarray | None:
+    """The rasterizer's area borders of the selected kinds as coverage (0..1), `width` px wide, wavering."""
+    wanted = {k for s in kinds if s not in DERIVED for k in selector_kinds(s)}
+    if "all" in kinds or "land" in kinds:
+        wanted = set(cv.layers.borders)
+    found = [m for k, m in cv.layers.borders.items() if k in wanted]
+    if not found:
+        return None
+    a = np.maximum.reduce(found).astype(F32) * F32(1 / 255)
+    base = max(cv.px(sem.BORDER_WIDTH), 1.0)  # the width they were drawn at
+    if wobble > 0:
+        h, w = a.shape
+        shift = F32(cv.px(1.5 * wobble))
+        dx = fractal_noise(h, w, cv.px(40), rng, octaves=2) * shift
+        dy = fractal_noise(h, w, cv.px(40), rng, octaves=2) * shift
+        a = warp(a, dx, dy)
+    if width > base * 1.2:
+        a = np.clip(blur(a, width / 2.5) * F32(width / base), 0, 1)
+    elif width < base:
+        a *= F32(width / base)
+    return a
+
+
+def warp(a: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """`a` sampled at (x + dx, y + dy), bilinearly; beyond the edges the edge pixels repeat."""
+    h, w = a.shape
+    x = np.arange(w, dtype=F32)[None, :] + dx
+    y = np.arange(h, dtype=F32)[:, None] + dy
+    np.clip(x, 0, w - 1, out=x)
+    np.clip(y, 0, h - 1, out=y)
+    x0, y0 = np.minimum(x.astype(np.intp), w - 2 if w > 1 else 0), np.minimum(y.astype(np.intp), h - 2 if h > 1 else 0)
+    fx, fy = x - x0, y - y0
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    top = a[y0, x0] * (F32(1) - fx) + a[y0, x1] * fx
+    bottom = a[y1, x0] * (F32(1) - fx) + a[y1, x1] * fx
+    return top * (F32(1) - fy) + bottom * fy
 
 
 @effect(
