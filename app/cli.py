@@ -18,9 +18,12 @@ PROG = "mapbrush"
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = text.lower().replace("×", "x").split("x")
-        return int(w), int(h)
+        size = int(w), int(h)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size like 3000x2000") from None
+    if min(size) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 3000x2000 (both sides must be positive)")
+    return size
 
 
 def _creativity(text: str):
@@ -35,15 +38,25 @@ def _creativity(text: str):
     return value
 
 
-def _kinds(text: str):
-    from app.mapdata.model import Kind
+def _layers(text: str):
+    """'water,roads' → (kinds, labels named?): the layer names of app/mapdata/layers.py, or Kind values."""
+    from app.mapdata.layers import UnknownLayer, parse_layers
 
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    valid = {k.value: k for k in Kind}
-    bad = [n for n in names if n not in valid]
-    if bad:
-        raise argparse.ArgumentTypeError(f"unknown layer(s) {', '.join(bad)} (known: {', '.join(valid)})")
-    return frozenset(valid[n] for n in names)
+    try:
+        return parse_layers(text)
+    except UnknownLayer as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+class UsageError(InputError):
+    """A command line argparse cannot use: shown as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one `mapbrush: error: …` line (and a pointer to --help) instead of usage."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def example_inputs() -> list[Path]:
@@ -54,17 +67,17 @@ def example_inputs() -> list[Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Turn map data into finished map art.")
+    p = Parser(prog=PROG, description="Turn map data into finished map art.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     p.add_argument("--models-dir", dest="global_models_dir", type=Path,
                    help="models folder for every command (also env MAPBRUSH_MODELS_DIR)")  # fmt: skip
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    r = sub.add_parser("render", help="render map files to a PNG")
+    r = sub.add_parser("render", help="render map files to a PNG (or JPEG, WebP)")
     r.add_argument("inputs", nargs="*", type=Path, help="GeoJSON, GPX, KML/KMZ, Shapefile, GeoPackage, FlatGeobuf, OSM")
     r.add_argument("--example", action="store_true", help="render the bundled example harbour town")
-    r.add_argument("-o", "--output", type=Path, help="output PNG (default: <first input>-<style>.png)")
+    r.add_argument("-o", "--output", type=Path, help="output .png, .jpg or .webp (default: <first input>-<style>.png)")
     r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
     r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
     r.add_argument("--title", help="title (default: the place name in the data)")
@@ -75,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
     r.add_argument("--rotation", type=float, default=0.0, help="rotate the map clockwise, in degrees")
     r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing)")
-    r.add_argument("--layers", type=_kinds, help="comma-separated layers to draw (default: all)")
-    r.add_argument("--hide", type=_kinds, help="comma-separated layers to leave out")
+    r.add_argument("--frame", type=int, metavar="N",
+                   help="data in groups far apart (a warning lists them): frame group N only")  # fmt: skip
+    r.add_argument("--layers", type=_layers, help="comma-separated layers to draw, e.g. water,roads (default: all)")
+    r.add_argument("--hide", type=_layers, help="comma-separated layers to leave out, e.g. buildings,labels")
     r.add_argument("--no-labels", action="store_true", help="no street or place names")
     r.add_argument("--no-scale-bar", action="store_true")
     r.add_argument("--no-north-arrow", action="store_true")
@@ -94,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
     ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
 
-    i = sub.add_parser("inspect", help="describe map files, or the metadata of a MapBrush PNG")
+    i = sub.add_parser("inspect", help="describe map files, or the metadata of a picture MapBrush wrote")
     i.add_argument("files", nargs="+", type=Path)
     i.add_argument("--json", action="store_true")
 
@@ -133,6 +148,7 @@ class _TerminalProgress:
 
 
 def cmd_render(args) -> int:
+    from app.export.formats import check_output
     from app.jobs.render import DEFAULT_SIZE, RenderRequest, render_to_file
     from app.mapdata.model import Kind
     from app.paths import user_styles_dir
@@ -142,13 +158,15 @@ def cmd_render(args) -> int:
         inputs = example_inputs() + inputs
     if not inputs:
         raise InputError("no input files given (try `mapbrush render --example`)")
-    for path in inputs:
-        if not path.exists():
-            raise InputError("file not found", path=path)
-    kinds = args.layers
+    for path in inputs:  # every input error is found before any work starts
+        check_map_file(path)
+    kinds = args.layers[0] if args.layers else None
+    labels = not args.no_labels
     if args.hide:
-        kinds = (kinds or frozenset(Kind)) - args.hide
+        kinds = (kinds or frozenset(Kind)) - args.hide[0]
+        labels = labels and not args.hide[1]  # --hide labels
     out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
+    check_output(out, inputs)
     req = RenderRequest(
         inputs=inputs,
         style=args.style,
@@ -160,8 +178,9 @@ def cmd_render(args) -> int:
         margin=args.margin,
         rotation=args.rotation,
         dpi=args.dpi,
+        frame=args.frame,
         kinds=kinds,
-        labels=not args.no_labels,
+        labels=labels,
         scale_bar=not args.no_scale_bar,
         north_arrow=not args.no_north_arrow,
         user_styles_dir=args.styles_dir or user_styles_dir(),
@@ -234,16 +253,24 @@ def _png_metadata(path: Path) -> dict | None:
         return None
 
 
-def _inspect_one(path: Path) -> dict:
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head == b"\x89PNG\r\n\x1a\n":
-        from app.export.png import read_metadata
+def check_map_file(path: Path) -> None:
+    """The checks `render` and `inspect` share, before any work: the file is there, is a file, can be read, and
+    is a map file we read (or, for `inspect`, a picture)."""
+    from app.export.formats import is_picture
+    from app.mapdata.sniff import read_head, sniff
 
-        meta = read_metadata(path)
-        return {"file": str(path), "format": "png", "mapbrush": meta}
+    if not is_picture(read_head(path, 12)):
+        sniff(path)
+
+
+def _inspect_one(path: Path) -> dict:
+    from app.export.formats import is_picture, read_metadata
+    from app.mapdata.sniff import read_head
+
+    head = read_head(path, 12)
+    if is_picture(head):
+        fmt = "png" if head.startswith(b"\x89PNG") else "jpeg" if head.startswith(b"\xff\xd8") else "webp"
+        return {"file": str(path), "format": fmt, "mapbrush": read_metadata(path)}
     from app.jobs.render import load
 
     data = load([path])
@@ -264,10 +291,10 @@ def _inspect_one(path: Path) -> dict:
 
 def _print_inspect(info: dict) -> None:
     print(info["file"])
-    if info["format"] == "png":
+    if "mapbrush" in info:
         meta = info["mapbrush"]
         if meta is None:
-            print("  a PNG without MapBrush metadata")
+            print(f"  a {info['format'].upper()} picture without MapBrush metadata")
             return
         for key in ("version", "style", "engine", "seed", "size", "title", "crs", "bounds"):
             if key in meta:
@@ -290,6 +317,8 @@ def _print_inspect(info: dict) -> None:
 
 
 def cmd_inspect(args) -> int:
+    for path in args.files:
+        check_map_file(path)
     infos = [_inspect_one(p) for p in args.files]
     if args.json:
         print(json.dumps(infos if len(infos) > 1 else infos[0], indent=2, ensure_ascii=False, default=str))
@@ -366,7 +395,11 @@ def main(argv: list[str] | None = None) -> int:
 
     tune_memory()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
     args.debug = debug
     if args.global_models_dir is not None:
         import os

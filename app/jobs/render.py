@@ -44,6 +44,7 @@ class RenderRequest:
     north_arrow: bool = True
     user_styles_dir: Path | None = None
     ai: Any = None  # app.jobs.ai.AIOptions for the preview/final engines; None → defaults
+    frame: int | None = None  # data in groups far apart: frame group N only (from 1); None → all
 
     def validate(self) -> None:
         w, h = self.size
@@ -55,6 +56,8 @@ class RenderRequest:
             raise InputError(f"margin {self.margin} is out of range (0 to 0.45)")
         if not self.inputs:
             raise InputError("no input files given")
+        if self.frame is not None and self.frame < 1:
+            raise InputError(f"group {self.frame} does not exist (groups are numbered from 1)")
 
 
 @dataclass
@@ -71,6 +74,7 @@ class RenderResult:
         default_factory=dict
     )  # "sketch", "reference", "preview", "final" (no overlay)
     engine: str = "procedural"  # the engine that made `image`
+    groups: list = field(default_factory=list)  # app.carto.groups.Group: the data's groups far apart, if any
 
 
 def seed_for(data: MapData, style: str) -> int:
@@ -119,7 +123,10 @@ def render(
     title = req.title if req.title is not None else (data.place_name() or None)
     seed = req.seed if req.seed is not None else seed_for(data, style.name)
 
-    scene, layers = _scene_and_layers(req, data, style, title, timings, progress=progress, cancel=cancel)
+    scene, layers, groups, notes = _scene_and_layers(req, data, style, title, timings, progress=progress,
+                                                     cancel=cancel)  # fmt: skip
+    if req.frame is not None and req.title is None:
+        title = scene.title
 
     # Label placement (Python) runs beside the painting (numpy, which releases the GIL): on two cores
     # this hides most of it. The title goes in the corner where the map itself is quietest.
@@ -144,7 +151,7 @@ def render(
     timings["paint"] = time.perf_counter() - t
     stages = {"sketch": sketch}
     base, engine, ai_meta = sketch, "procedural", {}
-    warnings = list(data.warnings)
+    warnings = list(data.warnings) + notes
     if req.engine != "procedural":
         from app.jobs.ai import AIOptions, Engines, build_prompt
 
@@ -209,31 +216,89 @@ def render(
     timings["finish"] = time.perf_counter() - t
 
     metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta)
-    return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine)
+    return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine, groups)
+
+
+COVER_GRID = 64  # cells along the long side for measuring how much of the picture the data covers
+MIN_COVER = 0.01  # under this share of cells touched, the picture is mostly empty paper
+
+
+def frame_hint(groups: list) -> str:
+    """The CLI's advice after the far-apart message (the window offers the groups instead)."""
+    return f"; frame one group with --frame N (1 to {len(groups)})"
 
 
 def _scene_and_layers(req: RenderRequest, data: MapData, style, title, timings: dict, *, progress=NULL_PROGRESS,
                       cancel: CancelToken = NEVER):  # fmt: skip
+    """Compose (one group only when req.frame says so) and rasterize; with the groups far apart and the
+    warnings about a mostly empty picture."""
     from app.carto.compose import compose
+    from app.carto.groups import far_apart_message, find_groups
     from app.render.raster import rasterize
 
     t = time.perf_counter()
-    scene = compose(
-        data,
-        size=req.size,
-        margin=req.margin,
-        rotation=req.rotation,
-        title=title or None,
-        subtitle=req.subtitle or None,
-        kinds=req.kinds,
-        progress=progress,
-        cancel=cancel,
-    )
+    _check_some_drawn(req, data)
+    kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title or None,
+              subtitle=req.subtitle or None, kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
+    scene = compose(data, **kw)
+    groups = find_groups(scene, data)
+    notes = []
+    if req.frame is not None:
+        if req.frame > len(groups):
+            have = f"only {len(groups)} groups far apart" if groups else "no groups far apart"
+            raise InputError(f"cannot frame group {req.frame}: the data falls into {have}")
+        keep = np.zeros(len(data), bool)
+        keep[groups[req.frame - 1].rows] = True
+        part = data.select(keep)
+        part.extent = None  # the group's own features frame it, not a file's declared bounds
+        if req.title is None:  # the group's own place names the map
+            kw["title"] = part.place_name() or None
+        scene = compose(part, **kw)
+    elif groups:
+        notes.append(far_apart_message(groups) + frame_hint(groups))
     timings["compose"] = time.perf_counter() - t
     t = time.perf_counter()
     layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
     timings["rasterize"] = time.perf_counter() - t
-    return scene, layers
+    if not notes and not getattr(scene, "rasters", None):  # an image overlay covers the page by itself
+        notes.extend(_coverage_notes(req, data, layers))
+    return scene, layers, groups, notes
+
+
+def _check_some_drawn(req: RenderRequest, data: MapData) -> None:
+    """Layers that leave out every feature: say which layers the data has (an empty page is never written)."""
+    if req.kinds is None or not len(data) or getattr(data, "rasters", None):
+        return
+    if not any(k in req.kinds for k in data.kinds):
+        present = ", ".join(data.counts())
+        raise InputError(f"there is nothing to draw: the chosen layers leave out all {len(data):,} features "
+                         f"(the data has {present})")  # fmt: skip
+
+
+def covered_share(masks: dict, size: tuple[int, int]) -> float:
+    """Share of the picture's cells (COVER_GRID along the long side) where any layer's mask has ink."""
+    w, h = size
+    cs = max(1, max(w, h) // COVER_GRID)
+    rows, cols = max(1, h // cs), max(1, w // cs)
+    occ = np.zeros((rows, cols), bool)
+    for m in masks.values():
+        m = m[: rows * cs, : cols * cs]
+        occ |= m.reshape(m.shape[0] // cs, cs, m.shape[1] // cs, cs).max(axis=(1, 3)) > 0
+    return float(occ.mean())
+
+
+def _coverage_notes(req: RenderRequest, data: MapData, layers) -> list[str]:
+    share = covered_share(layers.masks, req.size)
+    if share >= MIN_COVER:
+        return []
+    why = ""
+    if req.kinds is not None:
+        kept = sum(k in req.kinds for k in data.kinds)
+        if kept < len(data):
+            why = f" (the chosen layers leave out {len(data) - kept:,} of {len(data):,} features)"
+    if share == 0.0:
+        return [f"nothing of the map data shows on the picture{why}: it is blank paper"]
+    return [f"the data covers only {share:.1%} of the picture{why}: the map is mostly empty"]
 
 
 def overlay_mask(req: RenderRequest, data: MapData, *, cancel: CancelToken = NEVER) -> np.ndarray:
@@ -244,7 +309,7 @@ def overlay_mask(req: RenderRequest, data: MapData, *, cancel: CancelToken = NEV
 
     style = get_style(req.style, req.user_styles_dir)
     title = req.title if req.title is not None else (data.place_name() or None)
-    scene, layers = _scene_and_layers(req, data, style, title, {}, cancel=cancel)
+    scene, layers, _, _ = _scene_and_layers(req, data, style, title, {}, cancel=cancel)
     lay = layout_overlay(scene, style.typography, image=layers.structure, labels=req.labels,
                          scale_bar=req.scale_bar, north_arrow=req.north_arrow, cancel=cancel)  # fmt: skip
     return mask_of(req.size, lay, style.typography, cancel=cancel)
@@ -289,6 +354,7 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
         "labels": req.labels,
         "scale_bar": req.scale_bar,
         "north_arrow": req.north_arrow,
+        "frame": req.frame,
         **ai,
     }
     return build_metadata(
