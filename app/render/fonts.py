@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 import skia
 
 from app.paths import resource_root
 
 FALLBACK_FONT = "EBGaramond-Regular.ttf"
+T = TypeVar("T")
+_NOISE = re.compile(rb"^Fontconfig (warning|error): .*$\n?", re.MULTILINE)
+
+
+def without_fontconfig_noise(fn: Callable[[], T]) -> T:
+    """Call `fn` with the process's stderr (fd 2) caught, and pass on all of it except fontconfig's complaints.
+
+    skia bundles its own, older fontconfig. When it first loads the system's configuration it scans every template
+    in /usr/share/fontconfig/conf.avail and warns about elements it does not know (Debian 12's
+    05-reset-dirs-sample.conf: `unknown element "reset-dirs"`), straight onto fd 2. FONTCONFIG_FILE does not help:
+    that scan does not depend on the config file. The warning comes once, when skia's font manager starts.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):  # no usable stderr (a windowed build): nothing to keep clean
+        return fn()
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            return fn()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            rest = _NOISE.sub(b"", caught.read())
+            if rest:
+                os.write(2, rest)
+
+
+# Start skia's font manager (and its fontconfig) now, quietly: every typeface below goes through it.
+_FONT_MANAGER = without_fontconfig_noise(skia.FontMgr.RefDefault)
 
 
 def hex_color(text: str, alpha: int = 255) -> skia.Color4f | int:
@@ -45,9 +83,8 @@ def font(name: str, size: float) -> skia.Font:
 
 @lru_cache(maxsize=256)
 def _fallback_typeface(char: str) -> skia.Typeface | None:
-    mgr = skia.FontMgr.RefDefault()
     try:
-        return mgr.matchFamilyStyleCharacter("", skia.FontStyle(), [], ord(char))
+        return _FONT_MANAGER.matchFamilyStyleCharacter("", skia.FontStyle(), [], ord(char))
     except Exception:  # pragma: no cover - depends on the platform's font manager
         return None
 
