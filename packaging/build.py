@@ -95,6 +95,10 @@ def build(dist: Path, work: Path, *, clean: bool = False, installer: bool = True
     bundle = run_pyinstaller(dist, work, clean=clean)
     result = {"bundle": bundle, "version": ver}
     if sys.platform.startswith("linux"):
+        from app.ui.platform_check import missing_libraries, qt_folder
+
+        qt = qt_folder()  # PyInstaller bundles the X11 libraries it finds here; the missing ones users must install
+        result["missing_x11"] = missing_libraries(qt) if qt else []
         add_linux_desktop_files(bundle)
         result["archive"] = make_tarball(bundle, dist, ver)
     elif sys.platform == "win32" and installer:
@@ -118,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     if r.get("archive"):
         print(f"archive  {r['archive']}  {r['archive'].stat().st_size / 1e6:.0f} MB")
     print(f"built MapBrush {r['version']} in {r['seconds']:.0f}s")
+    if r.get("missing_x11"):
+        print(f"warning: this machine lacks {', '.join(r['missing_x11'])}: the bundle does not carry them, so its "
+              "window needs them installed on every computer (install them here and build again)")  # fmt: skip
     return 0
 
 

@@ -205,6 +205,7 @@ def test_a_library_the_loader_cannot_find_is_named_with_what_to_install(tmp_path
     assert "\n" not in problem
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's loader")
 def test_a_dependency_of_a_found_library_is_named_itself(tmp_path):
     """dlopen finds the library but not one of ITS dependencies: the report names the dependency."""
     ctypes.CDLL("libz.so.1")
