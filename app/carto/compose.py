@@ -7,6 +7,7 @@ import shapely
 
 from app.carto.framing import fit_frame, to_pixels
 from app.carto.projection import choose_projection, split_at_seam
+from app.carto.rasters import place_rasters
 from app.carto.scene import Scene
 from app.errors import InputError
 from app.jobs.cancel import NEVER, CancelToken
@@ -123,7 +124,7 @@ def compose(
         wanted = {Kind(k) for k in kinds}
         keep &= np.array([k in wanted for k in data.kinds], bool)
     data = data.select(keep)
-    if len(data) == 0:
+    if len(data) == 0 and not data.rasters:
         raise InputError("there is nothing to draw: the map data has no features of the chosen kinds")
     bounds = data.frame_bounds()
     if bounds is None or not np.all(np.isfinite(bounds)):
@@ -162,6 +163,7 @@ def compose(
         [data.props[i] for i in idx],
         title=title,
         subtitle=subtitle,
+        rasters=place_rasters(data.rasters, frame),
     )
     progress("compose", chunks + 2, chunks + 2, f"{len(idx):,} features on the canvas")
     return scene

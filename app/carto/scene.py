@@ -25,6 +25,14 @@ class Frame:
 
 
 @dataclass
+class PlacedRaster:
+    """A picture on the canvas: its image and where a grid over it lands (app/carto/rasters.py)."""
+
+    image: np.ndarray  # HxWx4 uint8 RGBA, straight alpha
+    mesh: np.ndarray  # (G+1, G+1, 2) pixel (col, row) of image point (i/G·W, j/G·H) at mesh[j, i]
+
+
+@dataclass
 class Scene:
     frame: Frame
     geometries: np.ndarray  # object array of shapely geometries in pixel coordinates
@@ -33,6 +41,7 @@ class Scene:
     props: list[dict] = field(default_factory=list)
     title: str | None = None
     subtitle: str | None = None
+    rasters: list[PlacedRaster] = field(default_factory=list)  # pictures under the features, bottom first
 
     @property
     def size(self) -> tuple[int, int]:

@@ -32,6 +32,9 @@ class Layers:
     marks: dict[Kind, np.ndarray] = field(default_factory=dict)  # per kind with lines or points: their coverage
     tones: np.ndarray | None = None  # HxW uint8: 0 off their areas, else the area's tone class 1..n (neighbours differ)
 
+    # The scene's pictures (KML GroundOverlays): HxWx4 uint8 premultiplied RGBA, or None (app/render/imagery.py).
+    imagery: np.ndarray | None = None
+
     def mask(self, kind: Kind) -> np.ndarray:
         """Coverage for a kind; zeros when the kind is absent."""
         m = self.masks.get(kind)

@@ -13,6 +13,7 @@ from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS
 from app.mapdata.model import KIND_ORDER, Kind
 from app.render import semantic as sem
+from app.render.imagery import draw_imagery, over_structure
 from app.render.layers import Layers, RasterSpec
 from app.render.skpath import build_path, build_paths, line_parts, point_coords, polygon_parts
 from app.render.tones import tone_classes
@@ -215,6 +216,9 @@ def rasterize(
     total = len(present) + 1
     progress("rasterize", 0, total, "preparing canvases")
     painter = _Painter(width, height, spec)
+    imagery = draw_imagery(scene)
+    if imagery is not None:  # the pictures lie under every kind in the structure image too
+        over_structure(painter.rgba, imagery)
     masks: dict[Kind, np.ndarray] = {}
     borders: dict[Kind, np.ndarray] = {}
     marks: dict[Kind, np.ndarray] = {}
@@ -235,4 +239,4 @@ def rasterize(
     structure = np.ascontiguousarray(painter.rgba[..., :3])
     del painter.structure
     progress("rasterize", total, total, "done")
-    return Layers(width, height, masks, structure, painter.lineart, borders, marks, tones)
+    return Layers(width, height, masks, structure, painter.lineart, borders, marks, tones, imagery=imagery)

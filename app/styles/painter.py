@@ -9,6 +9,7 @@ import numpy as np
 from app.errors import InputError
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS
+from app.render.imagery import lay_on_paper
 from app.render.layers import Layers
 from app.styles.canvas import Canvas
 from app.styles.effects import EFFECTS
@@ -36,6 +37,8 @@ def paint(
         if spec.name not in EFFECTS:
             raise InputError(f"style {style.name!r} uses an unknown effect {spec.name!r}", path=style.source or None)
     cv = Canvas.start(layers, style.palette, seed)
+    if layers.imagery is not None:  # pictures (GroundOverlays) lie on the paper, under every effect
+        lay_on_paper(cv.rgb, layers.imagery)
     total = len(style.effects)
     seen: dict[str, int] = {}
     for i, spec in enumerate(style.effects):

@@ -26,17 +26,20 @@ _NOISE = {"tessellate", "extrude", "visibility", "drawOrder", "altitudeMode", "i
 
 def _drop_overlay_boxes(raw: RawFeatures, keys: list[tuple[str, tuple]]) -> RawFeatures:
     """GDAL turns each GroundOverlay into a polygon of its box; the box is not a feature (the image is drawn,
-    or not, as a raster). Drop the polygons matching a GroundOverlay's name and bounds."""
+    or not, as a raster). Drop the polygons matching a GroundOverlay's name and bounds, and the geometry-less
+    features of Model placemarks (already named in a warning)."""
     if not keys or not len(raw):
         return raw
     left = list(keys)
-    polygon = shapely.get_type_id(raw.geometries) == int(shapely.GeometryType.POLYGON)
+    types = shapely.get_type_id(raw.geometries)
     bounds = shapely.bounds(raw.geometries)
     keep = np.ones(len(raw), bool)
-    for i in np.flatnonzero(polygon):
+    for i in np.flatnonzero((types == int(shapely.GeometryType.POLYGON)) | (types < 0)):
         name = raw.props[i].get("Name") or ""
         for j, (kname, kbox) in enumerate(left):
-            if kname == name and np.allclose(bounds[i], kbox, rtol=0, atol=1e-7):
+            if kname != name or (kbox is None) != (types[i] < 0):
+                continue
+            if kbox is None or np.allclose(bounds[i], kbox, rtol=0, atol=1e-7):
                 keep[i] = False
                 del left[j]
                 break

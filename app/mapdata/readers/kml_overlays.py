@@ -26,7 +26,10 @@ import io
 import math
 import posixpath
 import re
+import struct
 import warnings
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -48,9 +51,13 @@ TARGET_PX = 4096  # the super-overlay resolution aimed at, px across the pyramid
 LEVEL_SLACK = 1.25  # a level may be this much bigger than TARGET_PX ("not much bigger")
 MAX_IMAGE_SIDE = 4096  # decoded overlay images are downsampled to this (px, long side)
 MAX_DECODED_PIXELS = 48_000_000  # all overlay images together, after downsampling
-MAX_WARNINGS = 6  # of each kind; the rest are counted
+MAX_WARNINGS = 12  # the rest are counted in one line
 IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
 _CONTAINERS = {"Document", "Folder", "kml"}
+_READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
+# What Pillow raises on a corrupt or hostile image, besides its decompression-bomb error.
+_IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error,
+                 Image.DecompressionBombError)  # fmt: skip
 _ITEMS = {"GroundOverlay", "NetworkLink", "PhotoOverlay", "ScreenOverlay", "Placemark"}
 
 
@@ -108,8 +115,8 @@ class Link:
 
 @dataclass
 class Found:
-    """What the walk found: overlays to draw, the (name, bounds) of every GroundOverlay that GDAL turns into a
-    polygon, local documents holding placemarks, warnings."""
+    """What the walk found: overlays to draw, per document the (name, bounds) of every GroundOverlay that GDAL turns
+    into a polygon (bounds None: a Model, which GDAL reads without geometry), documents with placemarks, warnings."""
 
     rasters: list[Raster] = field(default_factory=list)
     overlay_keys: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
@@ -208,9 +215,11 @@ def _walk(pkg: Package, name: str) -> Iterator[tuple[str, object, Region | None]
                 elif tag in _ITEMS:
                     yield tag, el, inherited
                     el.clear()
+    except _READ_ERRORS as e:
+        raise InputError(f"cannot read {name} ({e})", path=pkg.shown) from None
     except (ParseError, DefusedXmlException) as e:
         where = "the file" if pkg.zf is None and name == pkg.root else f"{name} in {pkg.where}"
-        raise InputError(f"{where} is not valid XML ({e})", path=pkg.shown) from None
+        raise InputError(f"{where} is corrupt or truncated (not valid XML: {e})", path=pkg.shown) from None
 
 
 def _gdal_key(el) -> tuple[str, tuple[float, ...]] | None:
@@ -288,6 +297,7 @@ class _Walker:
                         self.found.placemark_docs.append(name)
                     if any(_local(c.tag) == "Model" for c in el.iter()):
                         self.warn.add(f"Model '{label}' (3D models are not drawn)")
+                        keys.append((_text(el, "name") or "", None))  # GDAL reads it as a feature without geometry
                 elif tag in ("PhotoOverlay", "ScreenOverlay"):
                     self.warn.add(f"{tag} '{label}' ({tag[:-7].lower()} overlays are not drawn)")
                 elif tag == "NetworkLink":
@@ -396,7 +406,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as im:
                 return im.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except _IMAGE_ERRORS:
         return (0, 0)
 
 
@@ -425,7 +435,7 @@ def _decode_all(overlays: list[Overlay], warn: _Warnings) -> list[Raster]:
             continue
         try:
             image = _decode(ov)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        except _IMAGE_ERRORS as e:
             warn.add(f"GroundOverlay '{ov.name}' (its image {ov.href} cannot be read: {e})")
             continue
         finally:

@@ -45,7 +45,7 @@ class Package:
             return None, f"{href} is outside {self.where}, refused"
         for t in tries:
             if self.zf is not None:
-                name = self.members.get(t) or self._lower.get(t.lower())
+                name = t if t in self.members else self._lower.get(t.lower())
                 if name:
                     return name, None
                 continue
