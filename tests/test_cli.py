@@ -123,3 +123,176 @@ def test_install_ai_dry_run_says_what_and_how_much_before_anything_is_fetched(tm
         stdin=subprocess.DEVNULL, timeout=60,
     )  # fmt: skip
     assert refused.returncode == 2 and "--yes" in refused.stderr  # never downloads without being asked
+
+
+# ----- usage errors: one line, exit 2, like every other input error ---------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--size", "1600"], ["--size", "'1600'", "3000x2000", "mapbrush render --help"]),
+        (["--size", "0x600"], ["--size", "positive"]),
+        (["--seed", "abc"], ["--seed", "'abc'"]),
+        (["--layers", "foo"], ["unknown layer 'foo'", "water, ", "buildings", "labels", "motorway"]),
+        (["--hide", "water,nope,bogus"], ["'nope', 'bogus'"]),
+        (["--engine", "magic"], ["--engine", "magic"]),
+        (["--no-such-option"], ["--no-such-option"]),
+    ],
+)
+def test_usage_errors_are_one_line(tmp_path, args, needles):
+    proc = run("render", "--example", "-o", tmp_path / "x.png", *args)
+    assert_one_line_error(proc, 2, *needles)
+    assert "usage:" not in proc.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_unknown_command_and_missing_argument_are_one_line():
+    assert_one_line_error(run("paint"), 2, "paint")
+    assert_one_line_error(run("inspect"), 2, "files")
+
+
+# ----- one layer vocabulary ---------------------------------------------------------------------------------------
+def _render_json(tmp_path, *args):
+    proc = run("render", "--example", "--size", "320x240", "--seed", "3", "-o", tmp_path / "l.png", "--json", *args)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["metadata"]
+
+
+def test_layers_by_their_readme_names(tmp_path):
+    from app.mapdata.model import Kind
+
+    meta = _render_json(tmp_path, "--layers", "water,roads")
+    assert set(meta["kinds"]) == {"sea", "water", "waterway", "motorway", "primary", "secondary", "tertiary",
+                                  "residential", "service", "path"}  # fmt: skip
+    meta = _render_json(tmp_path, "--hide", "buildings,labels")
+    assert set(meta["kinds"]) == {k.value for k in Kind} - {"building"} and meta["labels"] is False
+    # singular, plural and Kind values mean the same
+    singular = _render_json(tmp_path, "--hide", "building,track,park")
+    plural = _render_json(tmp_path, "--hide", "Buildings,tracks,parks")
+    assert singular["kinds"] == plural["kinds"] and "park" not in plural["kinds"] and "track" not in plural["kinds"]
+    streets = _render_json(tmp_path, "--layers", "streets,motorway")
+    assert "path" not in streets["kinds"] and "motorway" in streets["kinds"]
+
+
+def test_window_panel_styles_and_cli_share_the_layer_table():
+    from app.mapdata.layers import GROUPS, PANEL, kinds_of
+    from app.styles.canvas import GROUPS as STYLE_GROUPS
+    from app.styles.canvas import selector_kinds
+    from app.ui.composition import LAYER_GROUPS
+
+    assert STYLE_GROUPS is GROUPS
+    assert [n for n in LAYER_GROUPS if n != "labels"] == [layer.name for layer in PANEL]
+    seen: set = set()
+    for layer in PANEL:  # each checkbox hides exactly its own kinds
+        assert not (seen & set(layer.kinds)), layer.name
+        seen |= set(layer.kinds)
+        assert LAYER_GROUPS[layer.name] == frozenset(kinds_of(layer.name)) == frozenset(selector_kinds(layer.name))
+    from app.mapdata.model import Kind
+
+    assert seen == set(Kind)  # every kind can be switched off in the window
+
+
+# ----- output checked before any work -----------------------------------------------------------------------------
+def test_missing_output_folder_is_refused_before_reading(tmp_path):
+    slow = tmp_path / "big.geojson"  # would fail to parse: the output must be refused first, before reading
+    slow.write_text('{"type": "FeatureCollection", "features": [')
+    proc = run("render", slow, "-o", tmp_path / "no" / "such" / "out.png")
+    assert_one_line_error(proc, 2, "out.png", "folder to save into does not exist")
+
+
+@pytest.mark.parametrize("name", ["out.gif", "out.tiff", "out"])
+def test_output_format_mapbrush_cannot_write_is_refused(tmp_path, name):
+    assert_one_line_error(run("render", "--example", "-o", tmp_path / name), 2, name, ".png, .jpg or .webp")
+    assert not (tmp_path / name).exists()
+
+
+def test_output_folder_or_input_as_output_is_refused(tmp_path):
+    assert_one_line_error(run("render", "--example", "-o", tmp_path), 2, "is a folder")
+    town = tmp_path / "town.png"  # a GeoJSON under a picture's name: read by its content, never overwritten
+    town.write_bytes((EXAMPLES / "harbour_town.geojson").read_bytes())
+    assert_one_line_error(run("render", town, "-o", town), 2, "town.png", "overwrite an input")
+    assert town.read_bytes() == (EXAMPLES / "harbour_town.geojson").read_bytes()
+
+
+@pytest.mark.parametrize(("ext", "magic"), [(".jpg", b"\xff\xd8\xff"), (".jpeg", b"\xff\xd8\xff"), (".webp", b"RIFF")])
+def test_jpeg_and_webp_are_real_and_carry_metadata(tmp_path, ext, magic):
+    from PIL import Image
+
+    out = tmp_path / f"harbour{ext}"
+    proc = run("render", "--example", "--size", "320x240", "--seed", "5", "--dpi", "300", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().startswith(magic)
+    with Image.open(out) as im:
+        assert im.format == ("WEBP" if ext == ".webp" else "JPEG") and im.size == (320, 240)
+        if ext != ".webp":
+            assert tuple(round(v) for v in im.info["dpi"]) == (300, 300)
+    proc = run("inspect", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads(proc.stdout)["mapbrush"]
+    assert meta["seed"] == 5 and meta["size"] == [320, 240]
+    assert [i["name"] for i in meta["inputs"]] == ["harbour_town.geojson", "harbour_hike.gpx"]
+
+
+# ----- inspect and render treat folders, permissions and side files alike -----------------------------------------
+def _error_line(proc) -> str:
+    assert proc.returncode == 2, proc.stderr
+    return proc.stderr.strip()
+
+
+def test_inspect_and_render_refuse_a_folder_alike(tmp_path):
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    for proc in (run("inspect", folder), run("render", folder, "-o", tmp_path / "x.png")):
+        assert_one_line_error(proc, 2, str(folder), "is a folder, not a map file")
+
+
+def _without_root_override(*args):
+    """Run the CLI so that file permissions apply, also when the tests run as root (setpriv drops the override)."""
+    import os
+    import shutil
+
+    cmd = [sys.executable, "-m", "app", *map(str, args)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: permissions cannot be tested")
+        drop = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_unreadable_input_and_unwritable_folder(tmp_path):
+    secret = tmp_path / "secret.gpx"
+    secret.write_bytes((EXAMPLES / "harbour_hike.gpx").read_bytes())
+    secret.chmod(0)
+    inspect_line = _error_line(_without_root_override("inspect", secret))
+    render_line = _error_line(_without_root_override("render", secret, "-o", tmp_path / "x.png"))
+    assert inspect_line == render_line == f"mapbrush: error: {secret}: no permission to read this file"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    proc = _without_root_override("render", "--example", "-o", locked / "x.png")
+    assert_one_line_error(proc, 2, "x.png", "cannot write into this folder")
+
+
+def test_lone_shapefile_side_file_names_the_shp(tmp_path):
+    data = ROOT / "tests" / "data" / "mapdata"
+    for ext in (".shp", ".dbf"):
+        (tmp_path / f"roads{ext}").write_bytes((data / f"zurich_utm{ext}").read_bytes())
+    dbf = tmp_path / "roads.dbf"
+    for proc in (run("inspect", dbf), run("render", dbf, "-o", tmp_path / "x.png")):
+        assert_one_line_error(proc, 2, "roads.dbf", "open roads.shp (or the .zip) instead")
+
+
+# ----- nothing but our own words on stderr ------------------------------------------------------------------------
+def test_render_with_non_latin_names_prints_no_library_noise(tmp_path):
+    names = tmp_path / "names.geojson"
+    street = {"type": "LineString", "coordinates": [[44.78, 41.7], [44.81, 41.73]]}
+    features = [
+        ("თბილისი", {"place": "city"}, {"type": "Point", "coordinates": [44.79, 41.71]}),
+        ("القاهرة", {"place": "town"}, {"type": "Point", "coordinates": [44.80, 41.72]}),
+        ("東京 ☕ Ελλάδα", {"highway": "residential"}, street),
+    ]
+    names.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": n, **tags}, "geometry": g} for n, tags, g in features
+    ]}), encoding="utf-8")  # fmt: skip
+    proc = run("render", names, "--size", "400x300", "--title", "თბილისი ☕ 東京", "-o", tmp_path / "n.png")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""

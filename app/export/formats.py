@@ -36,17 +36,17 @@ def format_of(path: str | Path) -> str:
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        what = f"'{path.suffix}'" if path.suffix else "no extension"
-        raise InputError(f"MapBrush cannot write {what} files; name the output .png, .jpg or .webp", path=path)
+        what = f"'{path.suffix}' files" if path.suffix else "a file without an extension"
+        raise InputError(f"MapBrush cannot write {what}; name the output .png, .jpg or .webp", path=path)
     return fmt
 
 
 def check_output(path: str | Path, inputs=()) -> None:
     """Everything that would make writing `path` fail, found before any work starts (InputError)."""
     path = Path(path)
-    format_of(path)
     if path.is_dir():
         raise InputError("this is a folder; name an output file inside it", path=path)
+    format_of(path)
     folder = path.parent
     if not folder.exists():
         raise InputError("the folder to save into does not exist", path=path)
