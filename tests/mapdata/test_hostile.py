@@ -313,3 +313,94 @@ def test_check_xml_head_allows_plain_documents():
     check_xml_head("\ufeff<gpx/>".encode("utf-16"), "x.gpx")
     with pytest.raises(InputError, match="entities"):
         check_xml_head('<!DOCTYPE gpx PUBLIC "-//x" "http://evil/x.dtd"><gpx/>'.encode("utf-16"), "x.gpx")
+
+
+# --- Found by fuzzing (tests/mapdata/test_fuzz.py and the run reported in issue 10): each once ended in a traceback.
+
+_OSM_HEAD = '<osm version="0.6"><bounds minlat="54" minlon="10" maxlat="54.1" maxlon="10.1"/>'
+_NAMED_NODE = '<node id="1" version="1" lat="54.05" lon="10.05"><tag k="name" v="Hafen"/></node>'
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('<node id="1" lat="abc" lon="10.05"><tag k="name" v="x"/></node>', "wrong format for coordinate: 'abc'"),
+        ('<node id="99999999999999999999999" lat="54" lon="10"><tag k="name" v="x"/></node>', "illegal id"),
+        (_NAMED_NODE + '<way id="2"><nd ref="abc"/><tag k="highway" v="primary"/></way>', "illegal id: 'abc'"),
+        ('<node id="1" version="-5" lat="54" lon="10"><tag k="name" v="x"/></node>', "illegal version: '-5'"),
+        ('<node id="1" timestamp="garbage" lat="54" lon="10"><tag k="name" v="x"/></node>', "timestamp: 'garbage'"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("pack", ["", ".gz", ".bz2"])
+def test_osm_values_osmium_rejects(tmp_path, body, problem, pack):
+    text = (_OSM_HEAD + body + "</osm>").encode()
+    path = tmp_path / f"bad.osm{pack}"
+    path.write_bytes({"": bytes, ".gz": gzip.compress, ".bz2": bz2.compress}[pack](text))
+    err = refuse(path, "not valid OSM")
+    assert problem in err.message and "\n" not in err.one_line()
+
+
+def test_osm_bounds_with_nan(tmp_path):
+    path = tmp_path / "nan.osm"
+    bounds = '<bounds minlat="nan" minlon="10" maxlat="54.1" maxlon="10.1"/>'
+    path.write_text(f'<osm version="0.6">{bounds}{_NAMED_NODE}</osm>')
+    refuse(path, r"not valid OSM \(wrong format for coordinate: 'nan'\)")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        '<node id="1" lat="54" lon="10"/>',  # untagged: a detail of the map, not a feature
+        '<way id="2"><nd ref="5"/><nd ref="6"/><tag k="highway" v="primary"/></way>',  # nodes not in the file
+        '<relation id="3"><member type="relation" ref="3" role=""/><tag k="type" v="multipolygon"/></relation>',
+    ],
+)
+def test_osm_without_features_or_bounds(tmp_path, body):
+    path = tmp_path / "nothing.osm"
+    path.write_text(f'<osm version="0.6">{body}</osm>')
+    refuse(path, "no map features found")
+    packed = tmp_path / "nothing.osm.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    refuse(packed, "no map features found")
+
+
+def _feature_collection(tmp_path, props_list, name="lists.geojson") -> Path:
+    features = [
+        {"type": "Feature", "properties": p, "geometry": {"type": "Point", "coordinates": [13.4 + i / 100, 52.5]}}
+        for i, p in enumerate(props_list)
+    ]
+    path = tmp_path / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("props_list", "expected"),
+    [
+        ([{"tags": [1, 2, 3]}, {"tags": [4, 5]}], [{"tags": "1; 2; 3"}, {"tags": "4; 5"}]),  # ragged: ValueError
+        ([{"tags": [1, 2]}, {"tags": [4, 5]}], [{"tags": "1; 2"}, {"tags": "4; 5"}]),  # equal length: IndexError
+        ([{"v": [1.5, 2.25]}, {"v": [-1e300]}], [{"v": "1.5; 2.25"}, {"v": "-1e+300"}]),
+        ([{"ok": [True, False]}, {"ok": None}], [{"ok": "true; false"}, {}]),  # pyogrio cannot read bool lists
+        ([{"v": [1, "a", None]}, {"v": 5}], [{"v": "1; a; null"}, {"v": "5"}]),  # mixed: GDAL gives JSON text
+        ([{"v": []}, {"v": ["", "x"]}], [{}, {"v": "; x"}]),
+    ],
+)
+def test_geojson_list_properties_become_text(tmp_path, props_list, expected):
+    data = read_file(_feature_collection(tmp_path, props_list))
+    assert [dict(p) for p in data.props] == expected
+
+
+def test_geojson_list_name_is_joined(tmp_path):
+    data = read_file(_feature_collection(tmp_path, [{"name": ["Rotes Rathaus", "Berliner Rathaus"]}]))
+    assert list(data.names) == ["Rotes Rathaus; Berliner Rathaus"]
+    data = read_file(_feature_collection(tmp_path, [{"name": ["Alex"]}, {"name": ["a", "b"], "amenity": "cafe"}]))
+    assert list(data.names) == ["Alex", "a; b"]
+
+
+def test_geojson_object_properties_become_compact_json(tmp_path):
+    props = [{"name": "Spree", "names": {"en": "Spree", "hsb": "Sprjewja"}, "deep": {"a": [1, {"b": None}]}}]
+    data = read_file(_feature_collection(tmp_path, props))
+    assert data.names[0] == "Spree"
+    assert data.props[0]["names"] == '{"en": "Spree", "hsb": "Sprjewja"}'
+    assert data.props[0]["deep"] == '{"a": [1, {"b": null}]}'

@@ -143,7 +143,8 @@ def read_layer(
             raise InputError(f"the file has more than {limits.max_features:,} features", path=shown)
         limit = count + 1 if count >= 0 else None
         meta, _fids, wkb, columns = ogr_raw.read(str(path), layer=layer, max_features=limit, **opts)
-        geoms = shapely.from_wkb(wkb, on_invalid="fix") if len(wkb) else np.empty(0, object)
+        with np.errstate(invalid="ignore"):  # NaN coordinates: clean_geometries drops them, and names them
+            geoms = shapely.from_wkb(wkb, on_invalid="fix") if len(wkb) else np.empty(0, object)
     except OGR_ERRORS as e:
         raise InputError(f"the file is corrupt or cannot be read ({_gdal_problem(e)})", path=shown) from None
     except shapely.errors.GEOSException as e:

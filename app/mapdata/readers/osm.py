@@ -100,7 +100,8 @@ def _scan(osm_file: osmium.io.File, collector: _Collector, progress, cancel) -> 
 def _from_wkb(wkb: list[str], on_invalid: str) -> np.ndarray:
     if not wkb:
         return np.empty(0, object)
-    return np.asarray(shapely.from_wkb(wkb, on_invalid=on_invalid), dtype=object)
+    with np.errstate(invalid="ignore"):  # no RuntimeWarning on stderr for a NaN; clean_geometries reports it
+        return np.asarray(shapely.from_wkb(wkb, on_invalid=on_invalid), dtype=object)
 
 
 def _header_box(osm_file: osmium.io.File):
