@@ -110,3 +110,31 @@ def write_points_geojson(path: Path, n: int = 9) -> Path:
     ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     return path
+
+
+def countries(n: int = 7, seed: int = 11) -> list[tuple[str, shapely.Geometry]]:
+    """Neighbouring countries filling a continent-sized blob (Voronoi cells), like Natural Earth's admin-0."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    r = 1 + 0.12 * np.sin(3 * t + 1) + 0.06 * np.cos(7 * t)
+    land = shapely.Polygon(np.column_stack([15 + 14 * r * np.cos(t), 48 + 9 * r * np.sin(t)]))
+    seeds = shapely.multipoints(np.column_stack([rng.uniform(4, 26, n), rng.uniform(41, 55, n)]))
+    cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=land.buffer(5)))
+    names = ["Avaria", "Belmont", "Corvenia", "Dalsland", "Estmark", "Farrow", "Galdia", "Hestria", "Ivel"]
+    parts = [shapely.intersection(c, land) for c in cells]
+    return [(names[i % len(names)], g) for i, g in enumerate(p for p in parts if not p.is_empty)]
+
+
+def write_countries_geojson(path: Path) -> Path:
+    """Admin-0 countries with Natural Earth's columns (featurecla, ADMIN, NAME, ISO_A3, POP_EST)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"featurecla": "Admin-0 country", "ADMIN": name, "NAME": name,
+                           "ISO_A3": name[:3].upper(), "POP_EST": 1_000_000 * (i + 1)},
+            "geometry": shapely.geometry.mapping(g),
+        }
+        for i, (name, g) in enumerate(countries())
+    ]  # fmt: skip
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path

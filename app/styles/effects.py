@@ -158,9 +158,11 @@ def patchwork(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: 
     n = int(tones.max())
     if n == 0:
         return
-    levels = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
+    # Each class a different level of a scale of at least five, drawn at random: neighbours always differ,
+    # by more or less, so a grid of blocks does not read as a checkerboard of two tints.
+    scale = np.linspace(-1.0, 1.0, max(n, 5))
     lut = np.zeros(n + 1, F32)
-    lut[1:] = rng.permutation(levels)
+    lut[1:] = rng.choice(scale, n, replace=False)
     if color is not None:  # from none of the colour (level -1) to `amount` of it (level 1)
         lut[1:] += 1
         lut[1:] *= 0.5
