@@ -43,6 +43,8 @@ def _occupied(scene: Scene, cell: float, shape: tuple[int, int]) -> np.ndarray:
     """Cells touched by the bounding box of a drawn feature (the sea left out: it fills the window by design)."""
     keep = np.array([k is not Kind.SEA for k in scene.kinds], bool)
     b = shapely.bounds(scene.geometries[keep])
+    for r in scene.rasters:  # pictures (KML GroundOverlays) are drawn data too
+        b = np.vstack([b, np.concatenate([r.mesh.min(axis=(0, 1)), r.mesh.max(axis=(0, 1))])])
     b = b[np.isfinite(b).all(axis=1)]
     rows, cols = shape
     grid = np.zeros((rows + 1, cols + 1), np.int64)

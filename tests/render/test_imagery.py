@@ -12,7 +12,16 @@ from app.carto.scene import Frame, PlacedRaster, Scene
 from app.jobs.render import RenderRequest, load, render
 from app.render.imagery import draw_imagery, lay_on_paper
 from app.styles.catalog import load_styles
-from tests.mapdata.kml_samples import BOX, WINDOW, ground_overlay, kml, super_overlay_kmz, village_kml
+from tests.mapdata.kml_samples import (
+    BOX,
+    WINDOW,
+    ground_overlay,
+    image_bytes,
+    kml,
+    placemarks,
+    super_overlay_kmz,
+    village_kml,
+)
 
 SIZE = (400, 300)
 QUIET = {"title": "", "labels": False, "scale_bar": False, "north_arrow": False}
@@ -101,3 +110,14 @@ def test_a_super_overlay_kmz_renders_its_finest_tiles(tmp_path):
     area = _overlay_area(res.scene, inset=0.05)
     r, g, b = (res.image[area][:, i].astype(float).mean() for i in range(3))
     assert g > r + 15, f"the green level-1 tiles should lie over the red level-0 one (rgb {r:.0f} {g:.0f} {b:.0f})"
+
+
+def test_a_picture_between_its_placemarks_is_one_group(tmp_path):
+    """Placemarks on the corners of a drawn overlay are not 'groups far apart': the picture joins them."""
+    w, s, e, n = BOX
+    corners = [("SW", w, s), ("NE", e, n), ("SE", e, s), ("NW", w, n)]
+    (tmp_path / "scan.jpg").write_bytes(image_bytes(80, 60))
+    path = tmp_path / "corners.kml"
+    path.write_text(kml(placemarks(corners) + ground_overlay("Scan", "scan.jpg")))
+    res = render(RenderRequest([path], style="ink", size=SIZE, **QUIET))
+    assert not any("far apart" in x for x in res.warnings), res.warnings
