@@ -48,6 +48,7 @@ class Composition:
     prompt: str = ""  # "" → the style's prompt template; else the person's own prompt
     guide: str = "auto"  # preview guidance: "auto" | "img2img" | "controlnet"
     final_model: str = ""  # "model:variant" for the final stage; "" → the tier's
+    frame_group: int = 0  # data in groups far apart: 0 → frame all of it, N → group N only
 
     def with_(self, **changes: Any) -> Composition:
         return replace(self, **changes)
@@ -92,6 +93,7 @@ class Composition:
             kinds=self.kinds(),
             labels="labels" not in self.hidden,
             user_styles_dir=user_styles_dir(),
+            frame=self.frame_group or None,
         )
 
     def ai_options(self, reference=None, reference_metadata: dict | None = None):
@@ -129,6 +131,7 @@ class Composition:
         if isinstance(meta.get("seed"), int):
             changes["seed"], changes["seed_locked"] = meta["seed"], True
         changes["hidden"] = _hidden_from(meta.get("kinds"), meta.get("labels", True))
+        changes["frame_group"] = meta["frame"] if isinstance(meta.get("frame"), int) and meta["frame"] > 0 else 0
         if isinstance(meta.get("creativity"), int | float):
             changes["creativity"] = float(meta["creativity"])
         return c.with_(**changes)

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.style_panel.apply(c)
         self.session.composition = self._read_composition()
         self._foreground: list[Job] = []
+        self._warnings_shown: tuple = ()  # the warnings last put in the bar: not shown again once dismissed
         self._connect()
         self._update_ai_buttons()
         if errors:
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         s.job_started.connect(self._job_started)
         s.job_failed.connect(self.messages.show_error)
         s.exported.connect(lambda p: self.messages.show_message(f"Saved {p}", level="info"))
+        self.messages.action.connect(self._message_action)
         self.preview_button.clicked.connect(lambda: self._run_ai("preview"))
         self.final_button.clicked.connect(lambda: self._run_ai("final"))
         self.models_button.clicked.connect(self.manage_models)
@@ -242,10 +244,30 @@ class MainWindow(QMainWindow):
             self.preview.set_stage_image(stage, None)
         self.preview.set_stage_image("sketch", result.image, show=self.preview.current not in ("structure",))
         self.style_panel.show_used_seed(result.metadata.get("seed"))
+        self._show_warnings(result)
         self.export_button.setEnabled(True)
         self._add_history("sketch", result)
         self._update_ai_buttons()
         self.sketch_shown.emit()
+
+    def _show_warnings(self, result) -> None:
+        """What reading and rendering warned about, in the message bar; data in groups far apart gets links
+        that frame one group (or all again)."""
+        from app.ui.notices import warning_lines
+
+        lines, links, label = warning_lines(result, self.session.composition.frame_group)
+        key = (tuple(lines), tuple(links))
+        if key == self._warnings_shown:
+            return  # the same as before (a style change): if dismissed, it stays dismissed
+        self._warnings_shown = key
+        if lines:
+            self.messages.show_warnings(lines, links=links, links_label=label)
+        elif self.messages.isVisible() and self.messages.level == "warning":
+            self.messages.hide()  # the map changed and its warnings are gone
+
+    def _message_action(self, key: str) -> None:
+        if key.startswith("frame:"):
+            self.session.frame_group(int(key.split(":", 1)[1]))
 
     def _ai_ready(self, stage: str, result) -> None:
         if stage == "final" and "preview" in result.stages and "preview" not in self.preview.images:

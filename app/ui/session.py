@@ -91,6 +91,8 @@ class Session(QObject):
         self._set_files(files, MapData.merge([f.data for f in files]) if files else None)
 
     def _set_files(self, files: list[LoadedFile], merged: MapData | None) -> None:
+        if self.files and self.composition.frame_group:  # other files, other groups: frame all again
+            self.composition = self.composition.with_(frame_group=0)
         self.files, self.data = files, merged
         self.sketch = None
         self.ai_results.clear()
@@ -133,6 +135,11 @@ class Session(QObject):
         self.png_preview = None
         self.sketch_ready.emit(result)
         self._adopt_png()
+
+    def frame_group(self, n: int) -> None:
+        """Frame group n of the data's groups far apart (0: all of it)."""
+        if n != self.composition.frame_group:
+            self.set_composition(self.composition.with_(frame_group=n), immediate=True)
 
     # ----- a preview from an exported PNG ------------------------------------------------------------
     def continue_from_png(self, path: Path, meta: dict) -> Job | None:

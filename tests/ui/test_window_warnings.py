@@ -1,0 +1,74 @@
+"""The window shows what reading and rendering warn about, and offers to frame one group of far-apart data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+def write_far_hike(path, lon0=14.2, lat0=50.9):
+    """A GPX hike ~1,000 km from the demo town (which lies near 59° N 10° E)."""
+    t = np.linspace(0.0, 1.0, 60)
+    pts = "".join(f'<trkpt lat="{lat0 + 0.03 * s:.6f}" lon="{lon0 + 0.05 * np.sin(6 * s):.6f}"/>' for s in t)
+    path.write_text('<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+                    f"<trk><name>Ridge</name><trkseg>{pts}</trkseg></trk></gpx>")  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def far_hike(tmp_path):
+    return write_far_hike(tmp_path / "hike.gpx")
+
+
+def test_a_dropped_feature_is_named_in_the_window(qtbot, window, load_map, tmp_path):
+    feats = [
+        {"type": "Feature", "properties": {"name": n}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        for n, ring in (
+            ("Meadow", [[10.0, 59.0], [10.01, 59.0], [10.01, 59.01], [10.0, 59.0]]),
+            ("Atlantis", [[200.5, 30.0], [202.0, 30.0], [202.0, 32.0], [200.5, 30.0]]),
+        )
+    ]
+    path = tmp_path / "isles.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    load_map(window, [path])
+    assert window.messages.isVisible() and window.messages.level == "warning"
+    assert "isles.geojson: dropped 'Atlantis' (feature 2): longitude 200.5 out of range" in window.messages.message()
+
+
+def test_far_apart_groups_are_offered_and_one_can_be_framed(qtbot, window, load_map, town, far_hike):
+    load_map(window, [town, far_hike])
+    bar = window.messages
+    assert bar.isVisible() and "The data falls into 2 groups far apart" in bar.message()
+    assert "--frame" not in bar.message()  # the CLI's hint; the window has links instead
+    assert 'href="frame:1">group 1 (harbour_town.geojson)' in bar.message()
+    assert 'href="frame:2">group 2 (hike.gpx)' in bar.message()
+    whole = window.session.sketch.scene.frame.lonlat_bounds
+
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        bar.text.linkActivated.emit("frame:2")  # what clicking the link does
+    w, s, e, n = window.session.sketch.scene.frame.lonlat_bounds
+    assert 14.0 < w < e < 14.4 and 50.8 < s < n < 51.0 and (e - w) < (whole[2] - whole[0]) / 20
+    assert window.session.composition.frame_group == 2
+    assert "Framing group 2 of 2 far apart: hike.gpx near" in bar.message()
+    assert 'href="frame:0">all of the data' in bar.message()
+
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        bar.text.linkActivated.emit("frame:0")
+    assert window.session.sketch.scene.frame.lonlat_bounds == pytest.approx(whole)
+    assert "The data falls into 2 groups far apart" in bar.message()
+
+
+def test_a_dismissed_warning_stays_dismissed_when_only_the_style_changes(qtbot, window, load_map, town, far_hike):
+    load_map(window, [town, far_hike])
+    assert window.messages.isVisible()
+    window.messages.close_button.click()
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.style_panel.cards["ink"].click()
+    assert not window.messages.isVisible()
+
+
+def test_a_clean_map_shows_no_warning(qtbot, window, load_map, town, hike):
+    load_map(window, [town, hike])
+    assert not window.messages.isVisible()
