@@ -196,11 +196,11 @@ class _Warnings:
 def _walk(pkg: Package, name: str) -> Iterator[tuple[str, object, Region | None]]:
     """(tag, element, inherited Region) for every GroundOverlay, NetworkLink, PhotoOverlay, ScreenOverlay and
     Placemark of one document, each complete when yielded and cleared after (big files stay small)."""
-    with pkg.open(name) as f:
-        check_xml_head(f.read(XML_HEAD_BYTES), pkg.shown)
     stack: list = []
     regions: list[Region | None] = []
     try:
+        with pkg.open(name) as f:
+            check_xml_head(f.read(XML_HEAD_BYTES), pkg.shown)
         with pkg.open(name) as f:
             for event, el in iterparse(f, events=("start", "end"), forbid_dtd=True):
                 if event == "start":
@@ -215,11 +215,11 @@ def _walk(pkg: Package, name: str) -> Iterator[tuple[str, object, Region | None]
                 elif tag in _ITEMS:
                     yield tag, el, inherited
                     el.clear()
-    except _READ_ERRORS as e:
-        raise InputError(f"cannot read {name} ({e})", path=pkg.shown) from None
-    except (ParseError, DefusedXmlException) as e:
+    except (ParseError, DefusedXmlException, LookupError, ValueError) as e:  # LookupError: an unknown encoding
         where = "the file" if pkg.zf is None and name == pkg.root else f"{name} in {pkg.where}"
         raise InputError(f"{where} is corrupt or truncated (not valid XML: {e})", path=pkg.shown) from None
+    except _READ_ERRORS as e:
+        raise InputError(f"the archive is corrupt or truncated ({name}: {e})", path=pkg.shown) from None
 
 
 def _gdal_key(el) -> tuple[str, tuple[float, ...]] | None:
