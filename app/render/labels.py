@@ -50,7 +50,9 @@ class Placer:
         self.inside = (2.0, 2.0, w - 2.0, h - 2.0)
         self.labels: list[Label] = []
         self.budget = MAX_CANDIDATES
-        self.max_labels = int(220 * (w * h) / 1024**2) + 40
+        # Counted on the picture brought to a 1024-px long side: the same framing at more pixels (an export at
+        # print size) places the same labels as the preview, each scaled with the resolution.
+        self.max_labels = int(220 * (w * h) / max(w, h) ** 2) + 40
 
     def _fits(self, boxes: list[Box]) -> bool:
         x0, y0, x1, y1 = self.inside
@@ -90,7 +92,8 @@ class Placer:
             else:
                 cands.append((6 if kind is Kind.POI else 7, i, "poi", pt))
         cands.sort(key=lambda c: (c[0], c[1]))
-        small_scale = sc.frame.meters_per_px > 25.0  # region / country maps: places get a dot
+        # region / country maps: places get a dot (metres per px at a 1024-px long side, whatever the resolution)
+        small_scale = sc.frame.meters_per_px * max(sc.size) / 1024.0 > 25.0
         for rank, i, role, pt in cands:
             if not self._spend():
                 return
