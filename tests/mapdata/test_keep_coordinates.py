@@ -147,8 +147,13 @@ def test_the_world_render_shows_russia(world):
     assert a.scene.frame.lonlat_bounds == pytest.approx(b.scene.frame.lonlat_bounds)
     from app.carto.framing import lonlat_to_px
 
-    col, row = lonlat_to_px(a.scene.frame, np.array([100.0, 178.0, -175.0]), np.array([65.0, 67.0, 66.0]))
-    diff = np.abs(a.image.astype(int) - b.image.astype(int)).sum(axis=2)
-    for c, r in zip(col.astype(int), row.astype(int)):
-        assert diff[r - 3 : r + 4, c - 3 : c + 4].mean() > 20, (c, r)  # Siberia and both sides of Chukotka
+    # Siberia, Chukotka east and west of 180°; then the mid-Atlantic, which must not change
+    col, row = lonlat_to_px(a.scene.frame, np.array([100.0, 178.0, -175.0, -30.0]), np.array([65.0, 67.0, 66.0, 0.0]))
+
+    def colour_change(c: int, r: int) -> float:  # the mean colour of an 11×11 patch, moved how far (RGB levels)
+        patch = lambda img: img[r - 5 : r + 6, c - 5 : c + 6].reshape(-1, 3).mean(axis=0)  # noqa: E731
+        return float(np.linalg.norm(patch(a.image) - patch(b.image)))
+
+    changes = [colour_change(int(c), int(r)) for c, r in zip(col, row)]
+    assert min(changes[:3]) > 4.0 and changes[3] < 1.0, changes
     assert not [w for w in a.warnings if "dropped" in w]
