@@ -404,3 +404,29 @@ def test_geojson_object_properties_become_compact_json(tmp_path):
     assert data.names[0] == "Spree"
     assert data.props[0]["names"] == '{"en": "Spree", "hsb": "Sprjewja"}'
     assert data.props[0]["deep"] == '{"a": [1, {"b": null}]}'
+
+
+def test_shapefile_prj_that_is_not_utf8(data_dir, tmp_path):
+    shp = _shapefile_copy(data_dir, tmp_path)
+    prj = shp.with_suffix(".prj")
+    prj.write_bytes(prj.read_bytes().replace(b"Transverse_Mercator", b"Transve\xcfse_Mercator"))
+    refuse(shp, r"coordinate system \(\.prj\) is corrupt")  # pyogrio itself fails with UnboundLocalError here
+
+
+def test_kml_with_an_unknown_or_multibyte_encoding(data_dir, tmp_path):
+    for enc in ("abc", "NaN", "Shift_JIS", "utf-7", "idna"):
+        text = (data_dir / "folders.kml").read_bytes().replace(b'encoding="UTF-8"', f'encoding="{enc}"'.encode())
+        path = tmp_path / "enc.kml"
+        path.write_bytes(text)
+        refuse(path, "corrupt|encoding")
+        refuse(_zip(tmp_path / "enc.kmz", {"doc.kml": text}), "corrupt|encoding")
+
+
+def test_kmz_member_that_does_not_decompress(data_dir, tmp_path):
+    packed = bytearray(_zip(tmp_path / "ok.kmz", {"doc.kml": (data_dir / "folders.kml").read_bytes()}).read_bytes())
+    start = packed.index(b"doc.kml") + len(b"doc.kml")  # the deflate stream follows the local header's name
+    for i in range(start + 20, start + 60):
+        packed[i] ^= 0x5A
+    path = tmp_path / "bad.kmz"
+    path.write_bytes(bytes(packed))
+    refuse(path, "corrupt")

@@ -147,6 +147,8 @@ def read_layer(
             geoms = shapely.from_wkb(wkb, on_invalid="fix") if len(wkb) else np.empty(0, object)
     except OGR_ERRORS as e:
         raise InputError(f"the file is corrupt or cannot be read ({_gdal_problem(e)})", path=shown) from None
+    except UnboundLocalError:  # pyogrio 0.13 get_crs, after a CRS text (a .prj) that is not UTF-8 failed to decode
+        raise InputError("the file's coordinate system (.prj) is corrupt or not UTF-8 text", path=shown) from None
     except shapely.errors.GEOSException as e:
         raise InputError(f"the file holds broken geometry ({_gdal_problem(e)})", path=shown) from None
     if len(geoms) > budget:
