@@ -275,8 +275,9 @@ def _check_some_drawn(req: RenderRequest, data: MapData) -> None:
                          f"(the data has {present})")  # fmt: skip
 
 
-def covered_share(masks: dict, size: tuple[int, int]) -> float:
-    """Share of the picture's cells (COVER_GRID along the long side) where any layer's mask has ink."""
+def covered_share(masks: dict, size: tuple[int, int], enough: float = 1.0) -> float:
+    """Share of the picture's cells (COVER_GRID along the long side) where any layer's mask has ink; counting
+    stops once it reaches `enough`."""
     w, h = size
     cs = max(1, max(w, h) // COVER_GRID)
     rows, cols = max(1, h // cs), max(1, w // cs)
@@ -284,11 +285,13 @@ def covered_share(masks: dict, size: tuple[int, int]) -> float:
     for m in masks.values():
         m = m[: rows * cs, : cols * cs]
         occ |= m.reshape(m.shape[0] // cs, cs, m.shape[1] // cs, cs).max(axis=(1, 3)) > 0
+        if occ.mean() >= enough:
+            break
     return float(occ.mean())
 
 
 def _coverage_notes(req: RenderRequest, data: MapData, layers) -> list[str]:
-    share = covered_share(layers.masks, req.size)
+    share = covered_share(layers.masks, req.size, enough=MIN_COVER)
     if share >= MIN_COVER:
         return []
     why = ""
