@@ -39,12 +39,13 @@ def render_with_and_without(
     size: tuple[int, int] = (480, 360),
     seed: int = 7,
     overlay: bool = False,
+    user_styles_dir: Path | None = None,
 ) -> Visibility:
     """Render `inputs`, then the same framing with the features of `hide_kinds` (default: all) removed."""
     data = load(list(inputs))
     hide = set(data.kinds) if hide_kinds is None else set(hide_kinds)
     extra = {} if overlay else {"title": "", "labels": False, "scale_bar": False, "north_arrow": False}
-    req = RenderRequest(list(inputs), style=style, size=size, seed=seed, **extra)
+    req = RenderRequest(list(inputs), style=style, size=size, seed=seed, user_styles_dir=user_styles_dir, **extra)
     shown = render(req, data=data)
     hidden = render(req, data=_without(data, hide))
     assert hidden.scene.frame == shown.scene.frame, "hiding the data changed the framing"
@@ -65,10 +66,13 @@ def assert_visible(
     changed: float = 0.5,
     seed: int = 7,
     overlay: bool = False,
+    user_styles_dir: Path | None = None,
 ) -> Visibility:
     """The hidden kinds' pixels differ by more than `threshold` on average, and more than `changed` of
     them by a noticeable amount, between the render with and without them."""
-    v = render_with_and_without(inputs, style, hide_kinds=hide_kinds, size=size, seed=seed, overlay=overlay)
+    v = render_with_and_without(
+        inputs, style, hide_kinds=hide_kinds, size=size, seed=seed, overlay=overlay, user_styles_dir=user_styles_dir
+    )
     what = f"{', '.join(Path(p).name for p in inputs)} in {style!r}"
     assert v.mean_diff > threshold, f"{what}: data pixels differ by {v.mean_diff:.1f} on average (≤ {threshold})"
     assert v.changed > changed, f"{what}: only {v.changed:.0%} of the data's pixels changed (≤ {changed:.0%})"

@@ -7,8 +7,9 @@ in place on the canvas' float32 RGB buffer. Parameter types are declared by the 
 `@effect`, which is also what the style catalog validates against:
 
 - a parameter named `color` or ending in `_color` takes a palette key or '#rrggbb';
-- `kinds` takes a list of Kind values or groups (water, green, roads, major_roads, minor_roads,
-  lines, buildings, inland_water) or derived selections (land, all).
+- `kinds` takes a list of Kind values or layer names (water, green, roads, major_roads, minor_roads,
+  lines, buildings, inland_water...: app/mapdata/layers.py) or derived selections (land, all, and marks:
+  the lines and points alone of data without map tags, kinds admin and other).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from app.mapdata.model import KIND_ORDER
+from app.mapdata.model import KIND_ORDER, Kind
 from app.styles import marks  # noqa: F401  (registers the line and mark effects)
 from app.styles.canvas import DERIVED, Canvas, selector_kinds
 from app.styles.filters import bbox, blur, smoothstep
@@ -139,8 +140,18 @@ def fill(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str |
     if color is not None:
         jobs = [(kinds, color)]
     else:
-        expanded = sorted({k for s in kinds for k in selector_kinds(s)} & set(cv.layers.masks), key=KIND_ORDER.get)
-        jobs = [([k.value], kind_colour(cv, k)) for k in expanded]
+        present = set(cv.layers.masks)
+        chosen: set = set()
+        for s in kinds:
+            if s == "all":
+                chosen |= present
+            elif s == "land":
+                chosen |= present - {Kind.SEA}
+            elif s != "marks":
+                chosen |= set(selector_kinds(s))
+        jobs = [([k.value], kind_colour(cv, k)) for k in sorted(chosen & present, key=KIND_ORDER.get)]
+        if "marks" in kinds:  # lines and points of data without map tags: the palette's mark colour, or ink
+            jobs.append((["marks"], next((c for c in ("mark", "ink") if c in cv.palette), None)))
     for sel, key in jobs:
         region = select_region(cv, sel, 0) if key is not None else None
         if region is not None:

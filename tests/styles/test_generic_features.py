@@ -197,6 +197,19 @@ def test_a_style_that_paints_other_keeps_its_own_chain(tmp_path):
     assert [e.name for e in style.effects] == ["fill"] and "area" not in style.palette
 
 
+def test_fill_without_a_colour_paints_marks_and_derived_selections(tmp_path, files):
+    """`fill` with no colour gives each kind its palette colour; over "all", "land" and "marks" too."""
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    (styles / "bare.toml").write_text(
+        'name = "bare"\ntitle = "Bare"\ndescription = "d"\n[palette]\npaper = "#ffffff"\nink = "#102030"\n'
+        'other = "#c0a080"\n[[effects]]\nname = "fill"\nkinds = ["all", "land"]\n[[effects]]\nname = "fill"\n'
+        'kinds = ["marks"]\n'
+    )
+    for name in ("route.geojson", "country.geojson"):
+        assert_visible([files[name]], "bare", threshold=15.0, changed=0.6, user_styles_dir=styles)
+
+
 def test_outline_source_is_validated(tmp_path):
     styles = tmp_path / "styles"
     styles.mkdir()
