@@ -6,6 +6,8 @@ import bz2
 import gzip
 import io
 import json
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -430,3 +432,17 @@ def test_kmz_member_that_does_not_decompress(data_dir, tmp_path):
     path = tmp_path / "bad.kmz"
     path.write_bytes(bytes(packed))
     refuse(path, "corrupt")
+
+
+def test_no_library_warning_reaches_stderr(data_dir, tmp_path):
+    """An OSM file with a stray "{" sniffs as GeoJSON; GDAL opens it with its OSM driver, and pyogrio's
+    "More than one layer found" warning, attributed to our code, used to reach the person's stderr."""
+    osm = tmp_path / "brace.osm"
+    osm.write_bytes(b"{" + (data_dir / "harbour.osm").read_bytes()[1:])
+    gpx = tmp_path / "nan.gpx"  # shapely's "invalid value encountered in from_wkb" for a NaN coordinate
+    gpx.write_text((data_dir / "track-1.1.gpx").read_text().replace('lat="46.5100"', 'lat="nan"', 1))
+    for path, code in ((osm, 2), (gpx, 0)):
+        done = subprocess.run([sys.executable, "-m", "app", "inspect", str(path)], capture_output=True, text=True)
+        assert done.returncode == code, done.stderr
+        noise = [line for line in done.stderr.splitlines() if not line.startswith("mapbrush: ")]
+        assert not noise, done.stderr

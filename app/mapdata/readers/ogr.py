@@ -30,8 +30,16 @@ OGR_ERRORS = (
     OSError,
     TypeError,
 )
-# GDAL reports recoverable trouble as Python warnings from pyogrio; we report problems ourselves.
-warnings.filterwarnings("ignore", module=r"pyogrio(\..*)?")
+
+
+def ignore_gdal_warnings() -> None:
+    """GDAL reports recoverable trouble as Python warnings from pyogrio; we report problems ourselves."""
+    warnings.filterwarnings("ignore", module=r"pyogrio(\..*)?")
+    # Attributed to our call, not to pyogrio: a file sniffed as GeoJSON that GDAL opens with a many-layer driver.
+    warnings.filterwarnings("ignore", message="More than one layer found", category=UserWarning)
+
+
+ignore_gdal_warnings()
 
 
 _GDAL_ADVICE = ("It might help", "Try ", "You might", "Consider ")
