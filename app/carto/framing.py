@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -127,8 +128,28 @@ def _canvas_lonlat_bounds(frame: Frame, proj: Projection) -> tuple[float, float,
     return (w, s, e, n)
 
 
+def _seam_rows(geoms: np.ndarray, proj: Projection) -> np.ndarray:
+    """Rows with parts on both sides of the antimeridian (split there when read, or so in the file, like Natural
+    Earth's Russia), where ±180° is not this map's edge: their pieces touch on the canvas."""
+    if proj.lon_0 % 360.0 == 0.0 or not len(geoms):
+        return np.empty(0, np.int64)
+    b = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        both = (b[:, 0] <= -180.0) & (b[:, 2] >= 180.0)
+    return np.flatnonzero(both & np.isin(shapely.get_type_id(geoms), (5, 6)))
+
+
+def _mend_seam(px):
+    """Pieces that meet at the antimeridian made one again: no seam line through Chukotka or Fiji."""
+    snapped = shapely.set_precision(px, 1e-3)  # ±180° project to the same pixels up to float noise
+    if shapely.get_type_id(px) == 6:
+        return shapely.union_all(shapely.get_parts(snapped))
+    return shapely.line_merge(snapped)
+
+
 def to_pixels(geoms: np.ndarray, proj: Projection, frame: Frame) -> np.ndarray:
-    """Lon/lat geometries → pixel geometries in one vectorised pass per call."""
+    """Lon/lat geometries → pixel geometries in one vectorised pass per call; pieces of a feature cut at the
+    antimeridian are joined again where that is not the map's edge."""
     fwd = proj.transformer()
     a, b, c, d, e, f = frame.affine
     m = np.array([[a, d], [b, e]])
@@ -140,4 +161,9 @@ def to_pixels(geoms: np.ndarray, proj: Projection, frame: Frame) -> np.ndarray:
         out[~np.isfinite(out)] = np.nan
         return out
 
-    return shapely.transform(geoms, fn)
+    seam = _seam_rows(geoms, proj)
+    px = shapely.transform(geoms, fn)
+    for r in seam:
+        with contextlib.suppress(shapely.errors.GEOSException):  # else left in pieces: a seam line, not a loss
+            px[r] = _mend_seam(px[r])
+    return px

@@ -16,6 +16,7 @@ from pyogrio import raw as ogr_raw
 
 from app.jobs.render import RenderRequest, render
 from app.mapdata.io import read_file
+from app.mapdata.model import Kind
 
 EDGE = 180.00000000000006  # a longitude as Natural Earth writes it
 
@@ -157,3 +158,18 @@ def test_the_world_render_shows_russia(world):
     changes = [colour_change(int(c), int(r)) for c, r in zip(col, row)]
     assert min(changes[:3]) > 4.0 and changes[3] < 1.0, changes
     assert not [w for w in a.warnings if "dropped" in w]
+
+
+def test_an_island_across_180_is_drawn_whole_without_a_seam(tmp_path):
+    """Split at ±180° when read, joined again on a map centred near 180° (Fiji): one outline, no line through it."""
+    ring = [(179.2, -16.2), (-179.6, -16.4), (-179.8, -17.2), (179.6, -17.4), (179.3, -16.9), (179.2, -16.2)]
+    path = tmp_path / "fiji.geojson"
+    write_world_geojson(path, [("Fiji", shapely.Polygon(ring))])
+    res = render(RenderRequest([path], style="ink", size=(480, 360), seed=1, labels=False))
+    assert res.data.geometries[0].geom_type == "MultiPolygon"  # in lon/lat: two pieces, each in range
+    (island,) = res.scene.geometries[res.scene.kinds == Kind.ADMIN]
+    assert island.geom_type == "Polygon" and len(island.interiors) == 0
+    from app.carto.framing import lonlat_to_px
+
+    col, row = lonlat_to_px(res.scene.frame, np.full(9, 180.0), np.linspace(-16.5, -17.1, 9))
+    assert res.layers.lineart[row.astype(int), col.astype(int)].max() == 0  # no outline along the meridian
