@@ -25,6 +25,7 @@ class Group:
     lonlat: tuple[float, float]  # the box's centre
     files: tuple[str, ...]  # input file names with features here, most features first
     rows: np.ndarray  # rows of the MapData in this group
+    sources: tuple[int, ...] = ()  # indices into MapData.sources of those files, in file order
 
     def label(self) -> str:
         """harbour_town.geojson near 59.3° N 18.1° E"""
@@ -119,10 +120,11 @@ def _with_rows(scene: Scene, data: MapData, boxes: list[tuple[float, float, floa
         if not (np.isfinite(lon) and np.isfinite(lat)) or bx1 - bx0 > 180.0:  # around the antimeridian
             lon, lat = (v[0] for v in px_to_lonlat(scene.frame, np.array([(x0 + x1) / 2]), np.array([(y0 + y1) / 2])))
         files: tuple[str, ...] = ()
+        ids: np.ndarray = np.empty(0, np.int64)
         if source is not None:
             ids, n = np.unique(source[mine], return_counts=True)
             files = tuple(names[j] for j in ids[np.argsort(-n, kind="stable")])
-        groups.append(Group((x0, y0, x1, y1), (float(lon), float(lat)), files, mine))
+        groups.append(Group((x0, y0, x1, y1), (float(lon), float(lat)), files, mine, tuple(int(j) for j in ids)))
     groups.sort(key=lambda g: int(g.rows[0]))
     return groups if len(groups) >= 2 else []
 
