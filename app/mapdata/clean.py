@@ -43,8 +43,12 @@ def _coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_coordinates(geoms, return_index=True)
 
 
-def bad_coordinate_reasons(geoms: np.ndarray, limits: Limits, coords=None) -> dict[int, str]:
-    """For each row with a NaN, infinite or out-of-range coordinate: the first such coordinate, in words."""
+REASONS_KEPT = 100  # bad rows whose reason is put in words (a warning names only the first few)
+
+
+def bad_coordinate_reasons(geoms: np.ndarray, limits: Limits, coords=None) -> tuple[np.ndarray, dict[int, str]]:
+    """Rows with a NaN, infinite or out-of-range coordinate (a mask), and for the first REASONS_KEPT of them
+    the first such coordinate, in words."""
     coords, idx = coords or _coordinates(geoms)
     with np.errstate(invalid="ignore"):
         x, y = coords[:, 0], coords[:, 1]
@@ -52,8 +56,10 @@ def bad_coordinate_reasons(geoms: np.ndarray, limits: Limits, coords=None) -> di
         bad |= (x < limits.lon_range[0]) | (x > limits.lon_range[1])
         bad |= (y < limits.lat_range[0]) | (y > limits.lat_range[1])
     rows, first = np.unique(idx[bad], return_index=True)
-    at = np.flatnonzero(bad)[first]
-    return {int(r): _why_bad(float(x[i]), float(y[i]), limits) for r, i in zip(rows, at)}
+    mask = np.zeros(len(geoms), bool)
+    mask[rows] = True
+    at = np.flatnonzero(bad)[first[:REASONS_KEPT]]
+    return mask, {int(r): _why_bad(float(x[i]), float(y[i]), limits) for r, i in zip(rows, at)}
 
 
 def _clamp_rounding(geoms: np.ndarray, limits: Limits, coords) -> tuple[np.ndarray, int]:
@@ -230,9 +236,7 @@ def clean_geometries(geoms: np.ndarray, limits: Limits) -> Cleaned:
     geoms, clamped = _clamp_rounding(geoms, limits, coords)
     coords = _coordinates(geoms) if clamped else coords
     geoms, wrapped = _wrap_antimeridian(geoms, limits, coords)
-    reasons = bad_coordinate_reasons(geoms, limits, None if wrapped else coords)
-    bad = np.zeros(len(geoms), bool)
-    bad[list(reasons)] = True
+    bad, reasons = bad_coordinate_reasons(geoms, limits, None if wrapped else coords)
     bad &= ~missing
     keep = ~(missing | bad)
     rows = np.flatnonzero(keep)
