@@ -8,10 +8,11 @@ import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 from app.paths import user_config_dir
 
-SCHEMA = 1
+SCHEMA = 2
 FILE_NAME = "settings.toml"
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,15 @@ class Settings:
     style: str = "watercolor"
     models_dir: str = ""  # "" → the default under the user data folder
     tier_override: str = ""  # "" → automatic
-    export_dir: str = ""
+    export_dir: str = ""  # the folder of the last export
     theme: str = "system"  # "system" | "light" | "dark"
     recent_files: list[str] = field(default_factory=list)
+    # the window's framing and layers (schema 2)
+    aspect: str = "4:3"  # a name of app.ui.composition.ASPECTS
+    size: list[int] = field(default_factory=lambda: [2400, 1800])  # the Size fields, pixels
+    hidden_layers: list[str] = field(default_factory=list)  # Layers panel names switched off
+    export_size: str = "window"  # the export dialog's last choice: "window" | "screen" | a paper name
+    export_dpi: int = 300
 
     @classmethod
     def path(cls, config_dir: Path | None = None) -> Path:
@@ -46,6 +53,7 @@ class Settings:
     @classmethod
     def from_dict(cls, raw: dict) -> Settings:
         known = {f.name: f for f in fields(cls)}
+        hints = get_type_hints(cls)
         kept = {}
         defaults = cls()
         for key, value in raw.items():
@@ -53,7 +61,9 @@ class Settings:
                 continue
             default = getattr(defaults, key)
             if isinstance(default, list):
-                ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+                (item,) = get_args(hints[key])
+                ok = isinstance(value, list) and all(type(v) is item for v in value)
+                ok = ok and (key != "size" or (len(value) == 2 and all(16 <= v <= 8192 for v in value)))
             else:
                 ok = type(value) is type(default)
             if ok:
@@ -94,4 +104,6 @@ def migrate(raw: dict) -> dict:
         if "default_style" in raw:
             raw["style"] = raw.pop("default_style")
         raw["schema"] = 1
+    if raw["schema"] < 2:  # schema 2 added the window's aspect, size, hidden layers and export choice
+        raw = {**raw, "schema": 2}
     return raw

@@ -16,13 +16,21 @@ from app.mapdata.model import Kind
 
 SKETCH_LONG_SIDE = 1024
 SQRT2 = math.sqrt(2.0)
+# The framing's shapes: the print formats among them (A-series, 50×70 cm = 5:7, 18×24 in = 3:4, 24×36 in = 2:3,
+# 8×10 in = 4:5) print on their paper without a border; app/ui/sizes.py turns one into export sizes.
 ASPECTS: dict[str, tuple[float, float] | None] = {
     "Square": (1.0, 1.0),
     "4:3": (4.0, 3.0),
+    "3:4": (3.0, 4.0),
     "3:2": (3.0, 2.0),
+    "2:3": (2.0, 3.0),
+    "5:4": (5.0, 4.0),
+    "4:5": (4.0, 5.0),
     "16:9": (16.0, 9.0),
     "A-series portrait": (1.0, SQRT2),
     "A-series landscape": (SQRT2, 1.0),
+    "50×70 cm portrait": (5.0, 7.0),
+    "50×70 cm landscape": (7.0, 5.0),
     "Custom": None,
 }
 # The Layers panel: the non-overlapping layers of app/mapdata/layers.py (the names `--layers`/`--hide` take), then
@@ -34,7 +42,7 @@ LAYER_GROUPS: dict[str, frozenset[Kind]] = {p.name: frozenset(p.kinds) for p in 
 class Composition:
     style: str = "watercolor"
     aspect: str = "4:3"
-    custom_size: tuple[int, int] = (2400, 1800)
+    custom_size: tuple[int, int] = (2400, 1800)  # the Size fields: the aspect's shape, free only for "Custom"
     margin: float = 0.06
     rotation: float = 0.0
     show_title: bool = True
@@ -55,7 +63,10 @@ class Composition:
 
     def sketch_key(self) -> Composition:
         """This composition without the AI-only choices: what the procedural sketch depends on."""
-        return replace(self, creativity=None, prompt_extra="", prompt="", guide="auto", final_model="")
+        size = self.custom_size if self.aspect not in ASPECTS or ASPECTS[self.aspect] is None else (0, 0)
+        return replace(
+            self, creativity=None, prompt_extra="", prompt="", guide="auto", final_model="", custom_size=size
+        )
 
     # ----- to a request ---------------------------------------------------------------------------
     def aspect_ratio(self) -> float:
@@ -71,6 +82,10 @@ class Composition:
         if r >= 1:
             return long_side, max(16, round(long_side / r))
         return max(16, round(long_side * r)), long_side
+
+    def output_size(self) -> tuple[int, int]:
+        """The Size fields' pixels: the long side set there, at this framing's aspect."""
+        return self.size(max(self.custom_size))
 
     def kinds(self) -> frozenset[Kind] | None:
         off = frozenset().union(*(LAYER_GROUPS[g] for g in self.hidden if g in LAYER_GROUPS))
@@ -108,6 +123,21 @@ class Composition:
             guide=self.guide,
             final_model=self.final_model or None,
         )
+
+    # ----- the settings file ----------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings, style: str) -> Composition:
+        """The framing and layers the person left the window with (app.settings.Settings)."""
+        aspect = settings.aspect if settings.aspect in ASPECTS else cls.aspect
+        hidden = frozenset(n for n in settings.hidden_layers if n in LAYER_GROUPS)
+        c = cls(style=style, aspect=aspect, custom_size=(settings.size[0], settings.size[1]), hidden=hidden)
+        return c.with_(custom_size=c.output_size())
+
+    def remember(self, settings) -> None:
+        """Note the choices that outlive the window in `settings` (saved on close and on export)."""
+        settings.style, settings.aspect = self.style, self.aspect
+        settings.size = list(self.output_size())
+        settings.hidden_layers = sorted(self.hidden)
 
     # ----- from a PNG's metadata ------------------------------------------------------------------
     @classmethod

@@ -1,10 +1,16 @@
-"""Export PNG: size preset, file name, then a render at that size in the background."""
+"""Export PNG: a size of the preview's aspect, file name, then a render at that size in the background.
+
+Every size offered has the framing's aspect, so the export is the preview at more pixels: paper formats change
+the resolution only (app/ui/sizes.py). Another page shape is chosen in the window (Framing → Aspect) first.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from pathvalidate import sanitize_filename
+from pathvalidate.handler import ReservedNameHandler
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -12,27 +18,51 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
-# name → (width, height, dpi); None size → the framing's aspect at that long side
-SCREEN_LONG_SIDE = 2048
-PRESETS: dict[str, tuple[int, int, float | None] | None] = {
-    "Screen (2048 px)": None,
-    "A4 portrait, 300 dpi": (2480, 3508, 300.0),
-    "A4 landscape, 300 dpi": (3508, 2480, 300.0),
-    "A3 portrait, 300 dpi": (3508, 4961, 300.0),
-    "A3 landscape, 300 dpi": (4961, 3508, 300.0),
-    "Custom": (0, 0, None),
-}
+from app.jobs.render import MAX_SIDE
+from app.ui.sizes import PRINT_DPI, ExportSize, export_sizes, fit
+
+CUSTOM = "custom"
+MAX_NAME = 120  # characters of a suggested file name, extension included
 
 
-def suggest_name(place: str | None, style: str) -> str:
-    stem = re.sub(r"[^\w-]+", "-", (place or "map").strip().lower()).strip("-") or "map"
-    return f"{stem}-{style}.png"
+def suggest_name(title: str | None, style: str) -> str:
+    """ "Helsinki — poster.png": the map's title and the style, made safe as a file name on every system."""
+
+    def clean(text: str, whole: bool) -> str:  # characters no file system takes, gone; spaces collapsed
+        keep = {} if whole else {"reserved_name_handler": ReservedNameHandler.as_is}
+        return " ".join(sanitize_filename(text, platform="universal", replacement_text=" ", **keep).split())
+
+    tail = f" — {style}.png"
+    title = clean(title or "", False).strip(" .")[: MAX_NAME - len(tail)].rstrip(" .") or "Map"
+    return clean(title + tail, True)  # reserved names (CON, NUL…) matter only for the whole name
+
+
+def default_folder(export_dir: str) -> Path:
+    """The folder of the last export, else Pictures, else home."""
+    if export_dir and Path(export_dir).expanduser().is_dir():
+        return Path(export_dir).expanduser()
+    from platformdirs import user_pictures_dir
+
+    pictures = Path(user_pictures_dir())
+    return pictures if pictures.is_dir() and pictures != Path.home() else Path.home()
+
+
+def map_title(session) -> str | None:
+    """The title the map shows (typed, else the one the sketch found), else the data's place name."""
+    comp = session.composition
+    if comp.title.strip():
+        return comp.title.strip()
+    shown = session.sketch.metadata.get("title") if session.sketch is not None else None
+    if isinstance(shown, str) and shown.strip():
+        return shown
+    return session.data.place_name() if session.data is not None else None
 
 
 class ExportDialog(QDialog):
@@ -42,34 +72,51 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export PNG")
         session = win.session
         comp = session.composition
+        self.ratio = comp.aspect_ratio()
+        self.window_size = comp.output_size()
         form = QFormLayout(self)
+        shape = (
+            f"{comp.aspect} ({self.window_size[0]} : {self.window_size[1]})" if comp.aspect == "Custom" else comp.aspect
+        )
+        intro = QLabel(
+            f"The map as framed in the preview, {shape}. Paper sizes change the resolution only; for a page "
+            "of another shape, choose it under Framing → Aspect first and the preview follows.",
+            self,
+        )
+        intro.setWordWrap(True)
+        form.addRow(intro)
         self.preset = QComboBox(self)
-        self.preset.addItems(list(PRESETS))
         form.addRow("Size", self.preset)
+        self.dpi = QComboBox(self)
+        for d in PRINT_DPI:
+            self.dpi.addItem(f"{d} dpi", d)
+        form.addRow("Print resolution", self.dpi)
         row = QHBoxLayout()
         self.width_box, self.height_box = QSpinBox(self), QSpinBox(self)
-        w, h = comp.size(SCREEN_LONG_SIDE)
-        for sb, v in ((self.width_box, w), (self.height_box, h)):
-            sb.setRange(16, 8192)
-            sb.setValue(v)
+        for sb in (self.width_box, self.height_box):
+            sb.setRange(16, MAX_SIDE)
             sb.setSuffix(" px")
+            sb.setKeyboardTracking(False)
             row.addWidget(sb)
+        self.width_box.valueChanged.connect(lambda v: self._pixels_edited(self.width_box))
+        self.height_box.valueChanged.connect(lambda v: self._pixels_edited(self.height_box))
         self.custom = QWidget(self)
         self.custom.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
         form.addRow("Pixels", self.custom)
+        self.note = QLabel(self)
+        self.note.setWordWrap(True)
+        form.addRow("", self.note)
         self.engine = QComboBox(self)
         self.engine.addItem("Sketch (procedural)", "procedural")
         for stage in ("preview", "final"):
             if session.can_run(stage)[0]:
                 self.engine.addItem(f"{stage.title()} (AI)", stage)
-        shown = win.preview.current
-        idx = self.engine.findData(shown)
+        idx = self.engine.findData(win.preview.current)
         self.engine.setCurrentIndex(max(idx, 0))
         form.addRow("Engine", self.engine)
-        folder = Path(win.settings.export_dir) if win.settings.export_dir else Path.home()
-        place = session.data.place_name() if session.data is not None else None
-        self.path = QLineEdit(str(folder / suggest_name(place, comp.style)), self)
+        folder = default_folder(win.settings.export_dir)
+        self.path = QLineEdit(str(folder / suggest_name(map_title(session), comp.style)), self)
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
         prow = QHBoxLayout()
@@ -81,29 +128,68 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.preset.currentTextChanged.connect(self._preset_changed)
-        self._preset_changed(self.preset.currentText())
+        self.setMinimumWidth(520)
 
-    def _preset_changed(self, name: str) -> None:
-        preset = PRESETS[name]
-        self.custom.setEnabled(name == "Custom")
-        if preset is None:
-            w, h = self.win.session.composition.size(SCREEN_LONG_SIDE)
-        elif name != "Custom":
-            w, h = preset[0], preset[1]
+        s = win.settings
+        self.dpi.setCurrentIndex(max(0, self.dpi.findData(s.export_dpi)))
+        self._fill_presets(s.export_size)
+        self.preset.currentIndexChanged.connect(lambda _i: self._preset_changed())
+        self.dpi.currentIndexChanged.connect(lambda _i: self._fill_presets(self.preset.currentData()))
+        self._preset_changed()
+
+    # ----- sizes ----------------------------------------------------------------------------------
+    def sizes(self) -> list[ExportSize]:
+        return export_sizes(self.ratio, self.window_size, self.dpi.currentData())
+
+    def _fill_presets(self, keep: str | None) -> None:
+        with QSignalBlocker(self.preset):
+            self.preset.clear()
+            for e in self.sizes():
+                self.preset.addItem(e.label, e.key)
+            self.preset.addItem("Custom — set the width; the height keeps the aspect", CUSTOM)
+            self.preset.setCurrentIndex(max(0, self.preset.findData(keep)))
+        self._preset_changed()
+
+    def current(self) -> ExportSize | None:
+        key = self.preset.currentData()
+        return next((e for e in self.sizes() if e.key == key), None)
+
+    def _preset_changed(self) -> None:
+        e = self.current()
+        self.custom.setEnabled(e is None)
+        self.dpi.setEnabled(e is not None and e.dpi is not None)
+        if e is not None:
+            self._set_pixels(e.size)
+            self.note.setText(e.note)
         else:
-            return
-        self.width_box.setValue(w)
-        self.height_box.setValue(h)
+            self._pixels_edited(self.width_box)
 
+    def _set_pixels(self, size: tuple[int, int]) -> None:
+        blockers = [QSignalBlocker(self.width_box), QSignalBlocker(self.height_box)]
+        self.width_box.setValue(size[0])
+        self.height_box.setValue(size[1])
+        del blockers
+
+    def _pixels_edited(self, edited: QSpinBox) -> None:
+        """Custom pixels keep the preview's aspect: the other side follows the one edited."""
+        if edited is self.width_box:
+            w = self.width_box.value()
+            long_side = w if self.ratio >= 1 else round(w / self.ratio)
+        else:
+            h = self.height_box.value()
+            long_side = round(h * self.ratio) if self.ratio >= 1 else h
+        self._set_pixels(fit(self.ratio, long_side))
+        self.note.setText("the preview's framing at this many pixels; no print resolution recorded")
+
+    # ----- the file -------------------------------------------------------------------------------
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PNG", self.path.text(), "PNG image (*.png)")
         if path:
             self.path.setText(path if path.lower().endswith(".png") else path + ".png")
 
     def choice(self) -> tuple[Path, tuple[int, int], float | None, str]:
-        preset = PRESETS[self.preset.currentText()]
-        dpi = preset[2] if preset else None
+        e = self.current()
+        dpi = e.dpi if e is not None else None
         out = Path(self.path.text()).expanduser()
         if out.suffix.lower() != ".png":
             out = out.with_suffix(".png")
@@ -114,7 +200,9 @@ class ExportDialog(QDialog):
         if not out.parent.is_dir():
             self.win.messages.show_message(f"{out.parent}: this folder does not exist")
             return
-        self.win.settings.export_dir = str(out.parent)
+        s = self.win.settings
+        s.export_dir = str(out.parent)
+        s.export_size, s.export_dpi = self.preset.currentData(), self.dpi.currentData()
         self.win.save_settings()
         self.win.session.export(out, size, dpi=dpi, engine=engine)
         super().accept()

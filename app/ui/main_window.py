@@ -65,7 +65,8 @@ class MainWindow(QMainWindow):
 
         build_menus(self)
 
-        c = Composition(style=self.settings.style if self.settings.style in styles else next(iter(styles)))
+        style = self.settings.style if self.settings.style in styles else next(iter(styles))
+        c = Composition.from_settings(self.settings, style)  # the framing and layers of the last run
         self.map_panel.apply(c)
         self.style_panel.apply(c)
         self.session.composition = self._read_composition()
@@ -228,7 +229,7 @@ class MainWindow(QMainWindow):
 
     def _composition_edited(self) -> None:
         c = self._read_composition()
-        self.settings.style = c.style
+        c.remember(self.settings)
         self.session.set_composition(c)
         self._update_ai_buttons()  # the final model picked may be installed or not
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.composition import ASPECTS, LAYER_GROUPS, Composition
+from app.ui.sizes import fit, papers_filled
 from app.ui.tasks import LoadedFile
 
 DROP_TEXT = "Drop GeoJSON, GPX, KML/KMZ, Shapefile or OSM files here"
+TITLE_DEBOUNCE_MS = 400  # typing in the title or subtitle re-renders this long after the last key
 
 
 class MapPanel(QWidget):
@@ -76,7 +78,11 @@ class MapPanel(QWidget):
         frame_box = QGroupBox("Framing", self)
         form = QFormLayout(frame_box)
         self.aspect = QComboBox(frame_box)
-        self.aspect.addItems(list(ASPECTS))
+        for i, (name, wh) in enumerate(ASPECTS.items()):
+            self.aspect.addItem(name)
+            papers = papers_filled(wh[0] / wh[1]) if wh else []
+            tip = f"prints on {', '.join(papers)} without a border" if papers else "no border on a screen"
+            self.aspect.setItemData(i, "width and height set below" if wh is None else tip, Qt.ItemDataRole.ToolTipRole)
         self.aspect.setCurrentText("4:3")
         self.aspect.currentTextChanged.connect(self._aspect_changed)
         form.addRow("Aspect", self.aspect)
@@ -87,13 +93,16 @@ class MapPanel(QWidget):
             sb.setRange(16, 8192)
             sb.setValue(v)
             sb.setSuffix(" px")
-            sb.valueChanged.connect(self.changed)
+            sb.setKeyboardTracking(False)
             custom.addWidget(sb)
+        self.custom_w.valueChanged.connect(lambda v: self._size_edited(self.custom_w))
+        self.custom_h.valueChanged.connect(lambda v: self._size_edited(self.custom_h))
+        self.custom_w.setToolTip("the export's pixels; they keep the aspect unless it is Custom")
+        self.custom_h.setToolTip(self.custom_w.toolTip())
         self.custom_row = QWidget(frame_box)
         self.custom_row.setLayout(custom)
         custom.setContentsMargins(0, 0, 0, 0)
         form.addRow("Size", self.custom_row)
-        self.custom_row.setEnabled(False)
         self.margin = QDoubleSpinBox(frame_box)
         self.margin.setRange(0.0, 40.0)
         self.margin.setSingleStep(1.0)
@@ -119,10 +128,15 @@ class MapPanel(QWidget):
         self.show_title.toggled.connect(self.changed)
         self.title = QLineEdit(title_box)
         self.title.setPlaceholderText("the place name in the data")
-        self.title.editingFinished.connect(self.changed)
         self.subtitle = QLineEdit(title_box)
         self.subtitle.setPlaceholderText("optional")
-        self.subtitle.editingFinished.connect(self.changed)
+        self._typing = QTimer(self)  # the title follows the typing, once it pauses
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(TITLE_DEBOUNCE_MS)
+        self._typing.timeout.connect(self.changed)
+        for edit in (self.title, self.subtitle):
+            edit.textEdited.connect(self._typing.start)
+            edit.editingFinished.connect(self._flush_typing)
         tf.addRow(self.show_title)
         tf.addRow("Title", self.title)
         tf.addRow("Subtitle", self.subtitle)
@@ -154,8 +168,37 @@ class MapPanel(QWidget):
 
     # ----- composition ----------------------------------------------------------------------------
     def _aspect_changed(self, name: str) -> None:
-        self.custom_row.setEnabled(name == "Custom")
+        self._follow_aspect(None)
         self.changed.emit()
+
+    def _size_edited(self, edited: QSpinBox) -> None:
+        self._follow_aspect(edited)
+        self.changed.emit()
+
+    def _follow_aspect(self, edited: QSpinBox | None) -> None:
+        """Give the Size fields the aspect's shape: the other side follows the one edited; a new aspect keeps
+        the long side (Custom: both are free, they make the aspect)."""
+        wh = ASPECTS.get(self.aspect.currentText())
+        if wh is None:
+            return
+        ratio = wh[0] / wh[1]
+        w, h = self.custom_w.value(), self.custom_h.value()
+        if edited is None:
+            w, h = fit(ratio, max(w, h))
+        elif edited is self.custom_w:
+            w, h = fit(ratio, w if ratio >= 1 else round(w / ratio))
+        else:
+            w, h = fit(ratio, round(h * ratio) if ratio >= 1 else h)
+        blockers = [QSignalBlocker(self.custom_w), QSignalBlocker(self.custom_h)]
+        self.custom_w.setValue(w)
+        self.custom_h.setValue(h)
+        del blockers
+
+    def _flush_typing(self) -> None:
+        """Enter or leaving the field: apply what was typed now rather than after the pause."""
+        if self._typing.isActive():
+            self._typing.stop()
+            self.changed.emit()
 
     def read(self, c: Composition) -> Composition:
         return c.with_(
@@ -173,10 +216,10 @@ class MapPanel(QWidget):
         widgets = [self.aspect, self.custom_w, self.custom_h, self.margin, self.rotation, self.show_title]
         widgets += [self.title, self.subtitle, *self.layer_boxes.values()]
         blockers = [QSignalBlocker(w) for w in widgets]
+        self._typing.stop()
         self.aspect.setCurrentText(c.aspect)
-        self.custom_row.setEnabled(c.aspect == "Custom")
-        self.custom_w.setValue(c.custom_size[0])
-        self.custom_h.setValue(c.custom_size[1])
+        self.custom_w.setValue(c.output_size()[0])
+        self.custom_h.setValue(c.output_size()[1])
         self.margin.setValue(round(c.margin * 100))
         self.rotation.setValue(c.rotation)
         self.show_title.setChecked(c.show_title)

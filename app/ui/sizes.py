@@ -1,0 +1,81 @@
+"""Export sizes for a framing: screen sizes and paper formats at a print resolution, all of the preview's aspect.
+
+No Qt here. A paper of another shape than the framing holds the picture at the framing's aspect, as large as
+it fits (a border on two sides): the export never re-frames the map. A size over MAX_SIDE pixels a side is
+scaled down to it and its resolution (dpi) lowered to match; the lower dpi is what the PNG records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.jobs.render import MAX_SIDE
+
+MM_PER_IN = 25.4
+SCREEN_LONG_SIDE = 2048
+PRINT_DPI = (300, 200, 150)
+# paper name → (short side, long side) in inches
+PAPERS: dict[str, tuple[float, float]] = {
+    "A4": (210 / MM_PER_IN, 297 / MM_PER_IN),
+    "A3": (297 / MM_PER_IN, 420 / MM_PER_IN),
+    "A2": (420 / MM_PER_IN, 594 / MM_PER_IN),
+    "50×70 cm": (500 / MM_PER_IN, 700 / MM_PER_IN),
+    "18×24 in": (18.0, 24.0),
+    "24×36 in": (24.0, 36.0),
+}
+METRIC = {"A4", "A3", "A2", "50×70 cm"}
+
+
+@dataclass(frozen=True)
+class ExportSize:
+    key: str  # "window" | "screen" | a PAPERS name
+    label: str
+    size: tuple[int, int]
+    dpi: float | None = None  # None: a screen size (no print resolution recorded)
+    note: str = ""  # how it sits on the paper; what the pixel cap did
+
+
+def fit(ratio: float, long_side: int) -> tuple[int, int]:
+    """Pixels of aspect `ratio` (w/h) with the given long side (at most MAX_SIDE)."""
+    long_side = min(long_side, MAX_SIDE)
+    if ratio >= 1:
+        return long_side, max(16, round(long_side / ratio))
+    return max(16, round(long_side * ratio)), long_side
+
+
+def on_paper(name: str, ratio: float, dpi: float) -> ExportSize:
+    """The picture at aspect `ratio` as large as it fits on paper `name` (turned to the picture's way) at `dpi`."""
+    short, long = PAPERS[name]
+    pw, ph = (long, short) if ratio >= 1 else (short, long)
+    w_in, h_in = (pw, pw / ratio) if ratio >= pw / ph else (ph * ratio, ph)
+    fills = abs(ratio - pw / ph) < 0.005 * ratio
+    used = dpi
+    if max(w_in, h_in) * dpi > MAX_SIDE:
+        used = MAX_SIDE / max(w_in, h_in)
+    size = fit(ratio, round(max(w_in, h_in) * used))
+    on_page = f"{_length(w_in, name)} × {_length(h_in, name)} on the page, a border on two sides"
+    notes = ["fills the page" if fills else on_page]
+    if used < dpi:
+        notes.append(f"{used:.0f} dpi: {MAX_SIDE} px a side is the most MapBrush renders")
+    label = f"{name}, {used:.0f} dpi — {size[0]} × {size[1]} px"
+    return ExportSize(name, label, size, round(used, 2), "; ".join(notes))
+
+
+def export_sizes(ratio: float, window_size: tuple[int, int], dpi: float = PRINT_DPI[0]) -> list[ExportSize]:
+    """What the export dialog offers for a framing of aspect `ratio`: the window's size, a screen size, the papers."""
+    w, h = fit(ratio, max(window_size))
+    sw, sh = fit(ratio, SCREEN_LONG_SIDE)
+    out = [
+        ExportSize("window", f"As set in the window — {w} × {h} px", (w, h)),
+        ExportSize("screen", f"Screen — {sw} × {sh} px", (sw, sh)),
+    ]
+    return out + [on_paper(name, ratio, dpi) for name in PAPERS]
+
+
+def papers_filled(ratio: float) -> list[str]:
+    """The papers a picture of aspect `ratio` fills without a border."""
+    return [n for n, (s, lg) in PAPERS.items() if abs(min(ratio, 1 / ratio) - s / lg) < 0.005]
+
+
+def _length(inches: float, paper: str) -> str:
+    return f"{inches * 2.54:.1f} cm" if paper in METRIC else f"{inches:.1f} in"
