@@ -33,7 +33,7 @@ MAX_NAME = 120  # characters of a suggested file name, extension included
 
 
 def suggest_name(title: str | None, style: str) -> str:
-    """ "Helsinki — poster.png": the map's title and the style, made safe as a file name on every system."""
+    """The map's title and the style ("Helsinki — poster.png"), made safe as a file name on every system."""
 
     def clean(text: str, whole: bool) -> str:  # characters no file system takes, gone; spaces collapsed
         keep = {} if whole else {"reserved_name_handler": ReservedNameHandler.as_is}
