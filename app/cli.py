@@ -80,9 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", type=Path, help="output .png, .jpg or .webp (default: <first input>-<style>.png)")
     r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
     r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
-    r.add_argument("--title", help="title (default: the place name in the data)")
-    r.add_argument("--no-title", action="store_true", help="no title")
-    r.add_argument("--subtitle", help="subtitle under the title")
+    r.add_argument("--title", help="title (default: the place in the data, else the nearest town, else the file)")
+    r.add_argument("--no-title", action="store_true", help="no title (and no default subtitle)")
+    r.add_argument("--subtitle", help="subtitle under the title (default: the centre's coordinates; for a track, "
+                   "its length and climb)")  # fmt: skip
+    r.add_argument("--no-subtitle", action="store_true", help="no subtitle")
     r.add_argument("--seed", type=int, help="seed for the style's randomness (default: from the inputs)")
     r.add_argument("--engine", default="procedural", choices=["procedural", "preview", "final", "auto"])
     r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
@@ -173,7 +175,7 @@ def cmd_render(args) -> int:
         size=args.size or DEFAULT_SIZE,
         engine=args.engine,
         title="" if args.no_title else args.title,
-        subtitle=args.subtitle,
+        subtitle="" if args.no_subtitle else args.subtitle,
         seed=args.seed,
         margin=args.margin,
         rotation=args.rotation,

@@ -67,8 +67,12 @@ def stage_size(resolution: int, size: tuple[int, int]) -> tuple[int, int]:
     return max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16)
 
 
-def build_prompt(template: str, place: str | None, extra: str = "") -> str:
-    text = template.replace("{place}", place or "a town").strip()
+def build_prompt(template: str, place: str | None, extra: str = "", *, what: str | None = None) -> str:
+    """The style's template filled in: {map} is what the map is, without an article ("city map of Helsinki",
+    "world map", "hiking map of the mountains around Kranjska Gora": app.mapdata.titles.map_phrase), {place}
+    the place's name. Without `what`, {map} is "map of <place>"."""
+    what = what or (f"map of {place}" if place else "map")
+    text = template.replace("{map}", what).replace("{place}", place or "the area").strip()
     if extra.strip():
         text = f"{text}, {extra.strip()}"
     return text

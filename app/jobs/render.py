@@ -32,8 +32,8 @@ class RenderRequest:
     style: str = "watercolor"
     size: tuple[int, int] = DEFAULT_SIZE
     engine: str = "procedural"
-    title: str | None = None  # None → the place name found in the data; "" → no title
-    subtitle: str | None = None
+    title: str | None = None  # None → the data's own (app.mapdata.titles.describe); "" → no title
+    subtitle: str | None = None  # None → the centre's coordinates, or a track's length and climb; "" → none
     seed: int | None = None  # None → derived from the inputs, so the same map renders the same
     margin: float = 0.06
     rotation: float = 0.0
@@ -120,13 +120,11 @@ def render(
     timings["read"] = time.perf_counter() - t
     cancel.check()
 
-    title = req.title if req.title is not None else (data.place_name() or None)
     seed = req.seed if req.seed is not None else seed_for(data, style.name)
 
-    scene, layers, groups, notes = _scene_and_layers(req, data, style, title, timings, progress=progress,
+    scene, layers, groups, notes = _scene_and_layers(req, data, style, timings, progress=progress,
                                                      cancel=cancel)  # fmt: skip
-    if req.frame is not None and req.title is None:
-        title = scene.title
+    title = scene.title
 
     # Label placement (Python) runs beside the painting (numpy, which releases the GIL): on two cores
     # this hides most of it. The title goes in the corner where the map itself is quietest.
@@ -159,7 +157,8 @@ def render(
         opts = req.ai or AIOptions()
         wanted = _ai_stages(req.engine, engines, opts)
         template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
-        prompt = build_prompt(template, data.place_name(), opts.prompt_extra)
+        place, what = _prompt_subject(req, data, groups)
+        prompt = build_prompt(template, place, opts.prompt_extra, what=what)
         creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
         if opts.reference is not None and opts.reference_metadata is not None:
             from app.jobs.reference import clean_reference
@@ -215,7 +214,7 @@ def render(
     )
     timings["finish"] = time.perf_counter() - t
 
-    metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta)
+    metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta, scene.subtitle)
     return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine, groups)
 
 
@@ -228,18 +227,58 @@ def frame_hint(groups: list) -> str:
     return f"; frame one group with --frame N (1 to {len(groups)})"
 
 
-def _scene_and_layers(req: RenderRequest, data: MapData, style, title, timings: dict, *, progress=NULL_PROGRESS,
+def titles_for(req: RenderRequest, data: MapData) -> tuple[str | None, str | None]:
+    """The title and subtitle drawn: the request's, else the data's own (app.mapdata.titles); "" → none.
+    A default subtitle goes only under a title; one the person wrote is drawn alone too."""
+    from app.mapdata.titles import default_subtitle, describe
+
+    if req.title is None:
+        subject = describe(data)
+        title, subtitle = subject.title, subject.subtitle
+    else:
+        title = req.title or None
+        subtitle = default_subtitle(data) if title and req.subtitle is None else None
+    if req.subtitle is not None:
+        subtitle = req.subtitle or None
+    elif not title:
+        subtitle = None
+    return title, subtitle
+
+
+def _prompt_subject(req: RenderRequest, data: MapData, groups: list) -> tuple[str | None, str]:
+    """(place, what the map is) for the prompt's {place} and {map} ("Helsinki", "city map of Helsinki"), of
+    the group framed when one is; from the data, whatever title the person gave the picture."""
+    from app.mapdata.titles import describe, map_phrase
+
+    if req.frame is not None and groups:
+        data = _group_data(data, groups[req.frame - 1])
+    subject = describe(data)
+    return subject.place or subject.title, map_phrase(data, subject)
+
+
+def _group_data(data: MapData, group) -> MapData:
+    keep = np.zeros(len(data), bool)
+    keep[group.rows] = True
+    part = data.select(keep)
+    part.extent = None  # the group's own features frame it, not a file's declared bounds
+    if group.sources:  # its own files name the map (the picture's metadata still lists every input)
+        part.sources = [data.sources[i] for i in group.sources]
+    return part
+
+
+def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *, progress=NULL_PROGRESS,
                       cancel: CancelToken = NEVER):  # fmt: skip
     """Compose (one group only when req.frame says so) and rasterize; with the groups far apart and the
-    warnings about a mostly empty picture."""
+    warnings about a mostly empty picture. The scene carries the title and subtitle drawn (`titles_for`)."""
     from app.carto.compose import compose
     from app.carto.groups import far_apart_message, find_groups
     from app.render.raster import rasterize
 
     t = time.perf_counter()
     _check_some_drawn(req, data)
-    kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title or None,
-              subtitle=req.subtitle or None, kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
+    title, subtitle = titles_for(req, data)
+    kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title, subtitle=subtitle,
+              kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
     scene = compose(data, **kw)
     groups = find_groups(scene, data)
     notes = []
@@ -247,12 +286,8 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, title, timings: 
         if req.frame > len(groups):
             have = f"only {len(groups)} groups far apart" if groups else "no groups far apart"
             raise InputError(f"cannot frame group {req.frame}: the data falls into {have}")
-        keep = np.zeros(len(data), bool)
-        keep[groups[req.frame - 1].rows] = True
-        part = data.select(keep)
-        part.extent = None  # the group's own features frame it, not a file's declared bounds
-        if req.title is None:  # the group's own place names the map
-            kw["title"] = part.place_name() or None
+        part = _group_data(data, groups[req.frame - 1])
+        kw["title"], kw["subtitle"] = titles_for(req, part)  # the group's own place names the map
         scene = compose(part, **kw)
     elif groups:
         notes.append(far_apart_message(groups) + frame_hint(groups))
@@ -311,8 +346,7 @@ def overlay_mask(req: RenderRequest, data: MapData, *, cancel: CancelToken = NEV
     from app.styles.catalog import get_style
 
     style = get_style(req.style, req.user_styles_dir)
-    title = req.title if req.title is not None else (data.place_name() or None)
-    scene, layers, _, _ = _scene_and_layers(req, data, style, title, {}, cancel=cancel)
+    scene, layers, _, _ = _scene_and_layers(req, data, style, {}, cancel=cancel)
     lay = layout_overlay(scene, style.typography, image=layers.structure, labels=req.labels,
                          scale_bar=req.scale_bar, north_arrow=req.north_arrow, cancel=cancel)  # fmt: skip
     return mask_of(req.size, lay, style.typography, cancel=cancel)
@@ -344,12 +378,13 @@ def _with_reference(opts, image):
     return replace(opts, reference=image)
 
 
-def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str, seed: int, title, ai: dict) -> dict:
+def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str, seed: int, title, ai: dict,
+              subtitle: str | None = None) -> dict:  # fmt: skip
     from app.export.metadata import build_metadata
 
     inputs = [{"name": Path(s.path).name, "sha256": s.sha256, "format": s.format} for s in data.sources]
     extra = {
-        "subtitle": req.subtitle,
+        "subtitle": subtitle,
         "margin": req.margin,
         "rotation": req.rotation,
         "dpi": req.dpi,

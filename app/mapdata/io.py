@@ -119,7 +119,7 @@ def _to_mapdata(raw: RawFeatures, path: Path, fmt: str, crs: str, limits: Limits
                 path=path,
             )
         raise InputError("no map features found", path=path)
-    source = SourceInfo(str(path), fmt, "", crs, features=len(geoms), dropped=dropped)
+    source = SourceInfo(str(path), fmt, "", crs, features=len(geoms), dropped=dropped, name=raw.name)
     data = MapData.from_lists(geoms, kinds, names, props, sources=[source], warnings=warnings)
     data.extent = raw.extent
     data.rasters = list(raw.rasters)

@@ -53,6 +53,7 @@ class SourceInfo:
     crs: str = "EPSG:4326"  # the file's own CRS (data is always reprojected to EPSG:4326)
     features: int = 0
     dropped: int = 0  # features dropped for NaN/inf/out-of-range coordinates or bad geometry
+    name: str | None = None  # the document's own name, if it has one (GPX metadata, GeoJSON "name")
 
 
 @dataclass

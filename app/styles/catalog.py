@@ -305,7 +305,7 @@ def _prompt(t: dict) -> PromptSpec:
             raise _Bad(field, f"{v!r} must be between 0 and 1")
     template = t.get("template", PromptSpec.template)
     try:
-        template.format(place="x")
+        template.format(place="x", map="x")
     except (KeyError, IndexError, ValueError):
-        raise _Bad("prompt.template", "only {place} may appear in braces") from None
+        raise _Bad("prompt.template", "only {map} and {place} may appear in braces") from None
     return PromptSpec(**{k: float(v) if isinstance(fields[k], float) else v for k, v in t.items()})

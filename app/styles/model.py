@@ -19,9 +19,10 @@ class EffectSpec:
 
 @dataclass(frozen=True)
 class PromptSpec:
-    """What the AI engines use (issue 4). `{place}` in the template is replaced by the place name."""
+    """What the AI engines use (issue 4). In the template `{map}` is replaced by what the map is ("city map of
+    Helsinki", "world map"; app.jobs.ai.build_prompt) and `{place}` by the place name."""
 
-    template: str = "a map of {place}"
+    template: str = "a {map}"
     negative: str = ""
     creativity: float = 0.35  # 0 = keep the map geometry exactly, 1 = free
     fidelity_threshold: float = 0.5  # minimum map-fidelity score for --creativity auto

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.jobs.ai import build_prompt
 from app.ui.composition import Composition
 from app.ui.images import thumbnail
 
@@ -70,7 +71,8 @@ class StylePanel(QWidget):
         form = QFormLayout(ai_box)
         self.prompt = QPlainTextEdit(ai_box)
         self.prompt.setMaximumHeight(88)
-        self.prompt.setToolTip("The AI engines' prompt; edit it freely. {place} stands for the place name.")
+        self.prompt.setToolTip("The AI engines' prompt; edit it freely. {map} stands for what the map is, {place} "
+                               "for the place name.")  # fmt: skip
         self.prompt.textChanged.connect(self._prompt_edited)
         self._prompt_custom = False
         self.prompt_reset = QToolButton(ai_box)
@@ -157,7 +159,7 @@ class StylePanel(QWidget):
         self.cards[name].setChecked(True)
         if not self._prompt_custom:
             with QSignalBlocker(self.prompt):
-                self.prompt.setPlainText(style.prompt.template.replace("{place}", self.place or "a town"))
+                self.prompt.setPlainText(build_prompt(style.prompt.template, self.place))
         if self._creativity_default:
             with QSignalBlocker(self.creativity):
                 self.creativity.setValue(round(style.prompt.creativity * 100))

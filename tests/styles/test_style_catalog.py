@@ -35,7 +35,7 @@ def test_builtin_styles_load_completely():
     for name, style in styles.items():
         assert style.name == name
         assert style.title and style.description and style.effects
-        assert "{place}" in style.prompt.template
+        assert "{map}" in style.prompt.template  # what the map is: a city, a hike, the world (app.jobs.ai)
         assert 0 <= style.prompt.creativity <= 1
         assert Path(style.source).is_file()
 

@@ -23,6 +23,7 @@ class RawFeatures:
     # Kind for features that classify as OTHER, by geometry class ("Point", "LineString", "Polygon").
     fallback: dict[str, Kind] | None = None
     rasters: list[Raster] = field(default_factory=list)  # georeferenced pictures (KML GroundOverlays)
+    name: str | None = None  # the document's own name (GPX <metadata><name>, a GeoJSON top-level "name")
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -47,4 +48,5 @@ class RawFeatures:
             [w for p in parts for w in p.warnings],
             sum(p.dropped for p in parts),
             rasters=[r for p in parts for r in p.rasters],
+            name=next((p.name for p in parts if p.name), None),
         )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pyogrio
 import shapely
+from pyogrio import raw as ogr_raw
 
 from app.jobs.cancel import NEVER
 from app.jobs.progress import NULL_PROGRESS
 from app.mapdata.limits import DEFAULT_LIMITS, Limits
 from app.mapdata.model import Kind
 from app.mapdata.readers import RawFeatures
-from app.mapdata.readers.ogr import read_all_layers
+from app.mapdata.readers.ogr import OGR_ERRORS, read_all_layers
 from app.mapdata.safety import check_xml_file
+from app.mapdata.titles import climb
 
 _LAYERS = {"waypoints": Kind.POI, "routes": Kind.TRACK, "tracks": Kind.TRACK}
 
@@ -30,6 +33,35 @@ def _drop_empty_parts(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _climbs(path, layer: str, n: int) -> list[float | None]:
+    """Climb (m) of each of a layer's `n` tracks or routes from their points' <ele> (GDAL leaves them out of the
+    lines; points without one are skipped); None for one without elevations."""
+    fid, seg = ("track_fid", "track_seg_id") if layer == "tracks" else ("route_fid", None)
+    try:
+        meta, _, _, cols = ogr_raw.read(str(path), layer=layer[:-1] + "_points", read_geometry=False,
+                                        columns=[c for c in (fid, seg, "ele") if c])  # fmt: skip
+    except OGR_ERRORS:
+        return [None] * n
+    col = dict(zip(meta["fields"], cols))
+    owner, ele = np.asarray(col[fid], np.int64), np.asarray(col["ele"], float)
+    part = np.asarray(col[seg], np.int64) if seg else np.zeros(len(owner), np.int64)
+    out: list[float | None] = [None] * n
+    for f in np.unique(owner[(owner >= 0) & (owner < n)]).tolist():
+        mine = owner == f
+        if np.isfinite(ele[mine]).sum() >= 2:
+            out[f] = sum(climb(ele[mine & (part == s)]) for s in np.unique(part[mine]).tolist())
+    return out
+
+
+def _document_name(path) -> str | None:
+    """<metadata><name> of a GPX 1.1 file (GDAL's dataset metadata); GPX 1.0's <gpx><name> GDAL does not keep."""
+    try:
+        name = (pyogrio.read_info(str(path), layer="tracks").get("dataset_metadata") or {}).get("NAME")
+    except OGR_ERRORS:
+        return None
+    return (name.strip() or None) if isinstance(name, str) else None
+
+
 def read_gpx(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> RawFeatures:
     check_xml_file(path)
     skip = ("route_points", "track_points")
@@ -40,8 +72,13 @@ def read_gpx(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, c
             continue
         if kind is Kind.TRACK:
             raw.geometries = _drop_empty_parts(raw.geometries)
+            for p, c in zip(raw.props, _climbs(path, name, len(raw))):
+                if c is not None:
+                    p["climb_m"] = round(c, 1)
         raw.kinds = [kind] * len(raw)
         for p in raw.props:
             p["gpx"] = name.removesuffix("s")
         parts.append(raw)
-    return RawFeatures.concat(parts)
+    out = RawFeatures.concat(parts)
+    out.name = _document_name(path)
+    return out
