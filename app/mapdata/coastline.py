@@ -1,59 +1,269 @@
-"""OSM coastline ways → sea polygons inside the extract bounds.
+"""OSM coastline ways → sea polygons inside the map's bounds.
 
-OSM draws coastlines with land on the LEFT and sea on the RIGHT. We cut the bounds box into faces
-along the coastlines, then let every coastline segment vote: a point just right of it is sea, a
-point just left is land. Each face takes the majority of the votes that land in it.
+OSM draws a coastline with the land on its LEFT and the sea on its RIGHT. An extract rarely holds whole coastlines:
+extract tools (osmium extract, Geofabrik, Overpass) cut the ways at their box, so a shore ends just inside or just
+outside it, comes as several ways that do not quite meet, and islands come as closed rings. Much as osmcoastline does
+for the planet, we
+  1. merge the ways head to tail, and close a small gap between the end of one piece and the start of another;
+  2. carry every end that stops inside the box on to the box's edge: along its own direction when that way is short,
+     else straight to the nearest edge. Now every shore cuts the box in two;
+  3. cut the box into faces along the shores, and let every shore segment vote, weighted by its length inside the box:
+     just right of it is sea, just left is land. A face is sea (or land) when at least 3/4 of its votes say so.
+A face the votes leave undecided is not painted as sea, and the caller is told how much of the map that is.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
-from shapely.geometry import box
+from shapely.geometry import LineString, box
+
+GAP = 0.01  # an end and a start closer than this share of the box size (and than the edge) are joined
+CUT_SLACK = 0.03  # an end this share of the box size from the edge is where an extract cut the way: no warning
+DECIDED = 0.75  # share of a face's votes that makes it sea or land
 
 
-def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end points of every segment of the (directed) lines."""
-    coords, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[1:] == idx[:-1]
-    return coords[:-1][same], coords[1:][same]
+def coast_runs(points: list[tuple[float, float] | None]) -> list[LineString]:
+    """The runs of known nodes of a coastline way that an extract cut (None where a node is missing from the file)."""
+    runs, run = [], []
+    for p in [*points, None]:
+        if p is not None and (not run or p != run[-1]):
+            run.append(p)
+        elif p is None:
+            if len(run) >= 2:
+                runs.append(LineString(run))
+            run = []
+    return runs
 
 
-def sea_polygons(coastlines: np.ndarray, bounds: tuple[float, float, float, float]) -> shapely.Geometry | None:
-    """The sea inside `bounds` as one (Multi)Polygon, or None when the coastlines decide nothing."""
-    coastlines = coastlines[~shapely.is_missing(coastlines) & ~shapely.is_empty(coastlines)]
-    if not len(coastlines):
-        return None
+def sea_polygons(
+    coastlines: np.ndarray, bounds: tuple[float, float, float, float], *, warnings: list[str] | None = None
+) -> shapely.Geometry | None:
+    """The sea inside `bounds` as one (Multi)Polygon, or None when the coastlines decide nothing.
+
+    What the data leaves unclear (shores that stop far inside the map, faces whose shores disagree about which side
+    is land) is said in `warnings`, one line each, instead of being guessed.
+    """
+    notes = warnings if warnings is not None else []
     frame = box(*bounds)
-    if frame.area <= 0:
+    if frame.area <= 0 or not np.all(np.isfinite(bounds)):
         return None
-    merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(coastlines)), directed=True)
-    inside = shapely.intersection(merged, frame)
-    if inside.is_empty:
-        return None
-    noded = shapely.union_all([frame.boundary, inside])
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    lines = _pieces(coastlines)
+    if not len(lines) or not shapely.intersects(frame, shapely.multilinestrings(lines)):
+        return None  # no shore on the map: it is all land or all sea, and nothing here says which
+    size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    lines = _join_gaps(lines, bounds, size * GAP)
+    extensions, deep = _extensions(lines, bounds)
+    if deep:
+        far = max(deep, key=lambda d: d[0])[1]
+        many = len(deep) > 1
+        notes.append(
+            f"{len(deep)} coastline end{'s' if many else ''} stop{'' if many else 's'} well inside the map (the "
+            f"farthest {_km_inside(far, bounds):.1f} km from its edge, at {_lonlat(far)}); the shore is drawn on to "
+            "the edge from there, so the sea near it may be off"
+        )
+    shores = np.concatenate([lines, extensions]) if len(extensions) else lines
+    faces = _faces(shores, frame)
     if not len(faces):
         return None
-
-    a, b = _segments(shapely.get_parts(merged))
-    d = b - a
-    length = np.hypot(d[:, 0], d[:, 1])
-    ok = length > 0
-    a, d, length = a[ok], d[ok], length[ok]
-    mid = a + d / 2
-    size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-    eps = np.minimum(length * 0.25, size * 1e-5)[:, None]
-    right = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]
-    sea_pts = shapely.points(mid + right * eps)
-    land_pts = shapely.points(mid - right * eps)
-
-    tree = shapely.STRtree(faces)
-    votes = np.zeros(len(faces))
-    for pts, sign in ((sea_pts, 1.0), (land_pts, -1.0)):
-        _, face_idx = tree.query(pts, predicate="within")
-        np.add.at(votes, face_idx, sign)
-    sea = faces[votes > 0]
+    sea_w, land_w = _votes(shores, faces, bounds)
+    total = sea_w + land_w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, sea_w / total, 0.5)
+    sea = faces[(total > 0) & (share >= DECIDED)]
+    unclear = faces[(total > 0) & (share > 1 - DECIDED) & (share < DECIDED)]
+    if len(unclear):
+        pct = 100 * float(shapely.area(unclear).sum()) / frame.area
+        where = "" if not len(sea) else f" in {pct:.0f}% of the map"
+        notes.append(
+            f"the coastline ways disagree about which side is land{where}; "
+            + ("that part is not drawn as sea" if len(sea) else "drawing the coastline only")
+        )
     if not len(sea):
         return None
     return shapely.union_all(sea)
+
+
+def _pieces(coastlines: np.ndarray) -> np.ndarray:
+    """The coastlines as directed, merged LineStrings, repeated nodes and one-node ways dropped."""
+    coastlines = np.asarray(coastlines, dtype=object)
+    coastlines = coastlines[~shapely.is_missing(coastlines)]
+    parts = shapely.get_parts(coastlines[~shapely.is_empty(coastlines)])
+    parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings (a way's geometry is never anything else)
+    parts = shapely.remove_repeated_points(parts)
+    parts = parts[shapely.length(parts) > 0]
+    if not len(parts):
+        return np.empty(0, object)
+    return shapely.get_parts(shapely.line_merge(shapely.multilinestrings(parts), directed=True))
+
+
+def _edge_distance(points: np.ndarray, bounds) -> np.ndarray:
+    """How far each point is inside the box (0 on or outside its edge)."""
+    x, y = points[:, 0], points[:, 1]
+    d = np.minimum.reduce([x - bounds[0], bounds[2] - x, y - bounds[1], bounds[3] - y])
+    return np.maximum(d, 0.0)
+
+
+def _ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end coordinates of every line, and which lines are open."""
+    first = shapely.get_coordinates(shapely.get_point(lines, 0))
+    last = shapely.get_coordinates(shapely.get_point(lines, -1))
+    is_open = ~np.all(first == last, axis=1)
+    return first, last, is_open
+
+
+def _join_gaps(lines: np.ndarray, bounds, tol: float) -> np.ndarray:
+    """Join an end to a start that lies within `tol` of it and nearer than either is to the box's edge."""
+    first, last, is_open = _ends(lines)
+    idx = np.flatnonzero(is_open)
+    if not len(idx) or tol <= 0:
+        return lines
+    starts = shapely.points(first[idx])
+    tree = shapely.STRtree(starts)
+    a, b = tree.query(shapely.points(last[idx]), predicate="dwithin", distance=tol)
+    if not len(a):
+        return lines
+    ends_at, starts_at = last[idx][a], first[idx][b]
+    gap = np.hypot(*(ends_at - starts_at).T)
+    room = np.minimum(_edge_distance(ends_at, bounds), _edge_distance(starts_at, bounds))
+    short_ring = (a == b) & (shapely.get_num_points(lines[idx][a]) < 3)
+    keep = (gap < room) & ~short_ring
+    used_end, used_start, links = set(), set(), []
+    for k in np.flatnonzero(keep)[np.argsort(gap[keep], kind="stable")]:
+        if a[k] in used_end or b[k] in used_start:
+            continue
+        used_end.add(a[k])
+        used_start.add(b[k])
+        links.append(LineString([ends_at[k], starts_at[k]]) if gap[k] > 0 else None)
+    if not used_end:
+        return lines
+    links = [g for g in links if g is not None]
+    merged = shapely.line_merge(shapely.multilinestrings([*lines, *links]), directed=True)
+    return shapely.get_parts(merged)
+
+
+def _direction(line: LineString, at_end: bool, reach: float) -> np.ndarray:
+    """The way's heading over its last (or first) `reach` of length, pointing out of the line."""
+    length = line.length
+    if at_end:
+        tip, back = line.interpolate(length), line.interpolate(max(length - reach, 0.0))
+    else:
+        tip, back = line.interpolate(0.0), line.interpolate(min(reach, length))
+    return np.array([tip.x - back.x, tip.y - back.y])
+
+
+def _to_edge(p: np.ndarray, d: np.ndarray, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """Where a ray from p along d leaves the box, and the nearest point of the box's edge."""
+    x0, y0, x1, y1 = bounds
+    ts = []
+    for i, (lo, hi) in enumerate(((x0, x1), (y0, y1))):
+        if d[i] > 0:
+            ts.append((hi - p[i]) / d[i])
+        elif d[i] < 0:
+            ts.append((lo - p[i]) / d[i])
+    ray = p + min(ts) * d if ts else None
+    gaps = [p[0] - x0, x1 - p[0], p[1] - y0, y1 - p[1]]
+    side = int(np.argmin(gaps))
+    near = p.copy()
+    near[side // 2] = (x0, x1, y0, y1)[side]
+    if ray is not None:  # no float drift off the edge
+        ray = np.clip(ray, (x0, y0), (x1, y1))
+    return ray, near
+
+
+def _extensions(lines: np.ndarray, bounds) -> tuple[np.ndarray, list]:
+    """Segments that carry each open end inside the box on to its edge, and the ends that stopped far inside."""
+    first, last, is_open = _ends(lines)
+    size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    tree = shapely.STRtree(lines)
+    out, deep = [], []
+    for i in np.flatnonzero(is_open):
+        for at_end, p in ((False, first[i]), (True, last[i])):
+            inside = _edge_distance(p[None], bounds)[0]
+            if inside <= 0:
+                continue
+            line = lines[i]
+            ray, near = _to_edge(p, _direction(line, at_end, size * 0.005), bounds)
+            options = [near]
+            if ray is not None and np.hypot(*(ray - p)) <= 2 * inside + size * 0.002:
+                options.insert(0, ray)  # the way heads for a near edge: follow it there
+            segs = [LineString([p, q] if at_end else [q, p]) for q in options]
+            clear = [s for s in segs if not len(tree.query(s, predicate="crosses"))]
+            out.append((clear or segs)[0])
+            seg_len = _last_segment(line, at_end)
+            if inside > max(size * CUT_SLACK, 2 * seg_len):
+                deep.append((inside, p))
+    return np.array(out, dtype=object), deep
+
+
+def _last_segment(line: LineString, at_end: bool) -> float:
+    c = np.asarray(line.coords)
+    a, b = (c[-2], c[-1]) if at_end else (c[0], c[1])
+    return float(np.hypot(*(b - a)))
+
+
+def _faces(shores: np.ndarray, frame) -> np.ndarray:
+    inside = shapely.intersection(shores, frame)
+    inside = inside[~shapely.is_empty(inside)]
+    noded = shapely.union_all([frame.boundary, *inside])
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    return faces[shapely.area(faces) > 0]
+
+
+def _clip_segments(a: np.ndarray, b: np.ndarray, bounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Liang–Barsky: each segment a→b cut to the box, direction kept; and which segments touch the box at all."""
+    d = b - a
+    t0, t1 = np.zeros(len(a)), np.ones(len(a))
+    ok = np.ones(len(a), bool)
+    for p, q in (
+        (-d[:, 0], a[:, 0] - bounds[0]),
+        (d[:, 0], bounds[2] - a[:, 0]),
+        (-d[:, 1], a[:, 1] - bounds[1]),
+        (d[:, 1], bounds[3] - a[:, 1]),
+    ):
+        parallel = p == 0
+        ok &= ~(parallel & (q < 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(parallel, 0.0, q / np.where(parallel, 1.0, p))
+        t0 = np.where(~parallel & (p < 0), np.maximum(t0, r), t0)
+        t1 = np.where(~parallel & (p > 0), np.minimum(t1, r), t1)
+    ok &= t0 < t1
+    return a + d * t0[:, None], a + d * t1[:, None], ok
+
+
+def _votes(shores: np.ndarray, faces: np.ndarray, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """Length-weighted votes per face: how much shore has the face on its right (sea) and on its left (land)."""
+    coords, idx = shapely.get_coordinates(shores, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b, ok = _clip_segments(coords[:-1][same], coords[1:][same], bounds)
+    a, b = a[ok], b[ok]
+    d = b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    keep = length > 0
+    a, d, length = a[keep], d[keep], length[keep]
+    size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    mid = a + d / 2
+    eps = np.minimum(length * 0.25, size * 1e-5)[:, None]
+    right = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]
+    tree = shapely.STRtree(faces)
+    out = []
+    for pts in (mid + right * eps, mid - right * eps):
+        pt_idx, face_idx = tree.query(shapely.points(pts), predicate="within")
+        w = np.zeros(len(faces))
+        np.add.at(w, face_idx, length[pt_idx])
+        out.append(w)
+    return out[0], out[1]
+
+
+def _km_inside(p, bounds) -> float:
+    """About how many km the point lies inside the box."""
+    kx = 111.32 * max(math.cos(math.radians((bounds[1] + bounds[3]) / 2)), 0.01)
+    x, y = float(p[0]), float(p[1])
+    return min((x - bounds[0]) * kx, (bounds[2] - x) * kx, (y - bounds[1]) * 111.32, (bounds[3] - y) * 111.32)
+
+
+def _lonlat(p) -> str:
+    lon, lat = float(p[0]), float(p[1])
+    return f"{abs(lat):.4f}° {'N' if lat >= 0 else 'S'} {abs(lon):.4f}° {'E' if lon >= 0 else 'W'}"

@@ -13,7 +13,7 @@ from osmium.geom import WKBFactory
 from app.errors import InputError
 from app.jobs.cancel import NEVER
 from app.jobs.progress import NULL_PROGRESS
-from app.mapdata.coastline import sea_polygons
+from app.mapdata.coastline import coast_runs, sea_polygons
 from app.mapdata.limits import DEFAULT_LIMITS, Limits
 from app.mapdata.model import Kind
 from app.mapdata.readers import RawFeatures
@@ -70,6 +70,15 @@ class _Collector:
         self.props.append(tags)
 
 
+def _coast_wkb(way, fab) -> list[str]:
+    """A coastline way as WKB; a way an extract cut at its box (nodes missing) as the runs of nodes it still has."""
+    try:
+        return [fab.create_linestring(way)]
+    except (RuntimeError, osmium.InvalidLocationError):
+        pts = [(n.location.lon, n.location.lat) if n.location.valid() else None for n in way.nodes]
+        return [shapely.to_wkb(line, hex=True) for line in coast_runs(pts)]
+
+
 def _scan(osm_file: osmium.io.File, collector: _Collector, progress, cancel) -> None:
     fab = WKBFactory()
     fp = osmium.FileProcessor(osm_file).with_areas().with_filter(osmium.filter.EmptyTagFilter())
@@ -85,7 +94,7 @@ def _scan(osm_file: osmium.io.File, collector: _Collector, progress, cancel) -> 
             elif obj.is_way():
                 tags = dict(obj.tags)
                 if tags.get("natural") == "coastline":
-                    collector.coast.append(fab.create_linestring(obj))
+                    collector.coast += _coast_wkb(obj, fab)
                 elif not (obj.is_closed() and _is_area(tags)):
                     collector.add(fab.create_linestring(obj), tags)
             elif obj.is_area():
@@ -144,7 +153,7 @@ def _add_sea(raw: RawFeatures, coast_wkb: list[str]) -> None:
     if not len(coast) or raw.extent is None:
         return
     try:
-        sea = sea_polygons(coast, raw.extent)
+        sea = sea_polygons(coast, raw.extent, warnings=raw.warnings)
     except shapely.errors.GEOSException:
         sea = None
         raw.warnings.append("could not build the sea from the coastline; drawing the coastline only")
