@@ -195,10 +195,10 @@ class MapPanel(QWidget):
         del blockers
 
     def _flush_typing(self) -> None:
-        """Enter or leaving the field: apply what was typed now rather than after the pause."""
-        if self._typing.isActive():
-            self._typing.stop()
-            self.changed.emit()
+        """Enter or leaving the field: apply what was typed now rather than after the pause (an unchanged title
+        repaints nothing: the session keeps a sketch of the same composition)."""
+        self._typing.stop()
+        self.changed.emit()
 
     def read(self, c: Composition) -> Composition:
         return c.with_(
