@@ -180,10 +180,14 @@ def _cut(w: _Writer, cut: str) -> None:
     w.nodes = {nid: p for nid, p in w.nodes.items() if nid in inside}
 
 
-def write_helsinki(path: Path, *, bounds: bool = True, cut: str = "trim", reverse: bool = False) -> Path:
-    """Write the extract to `path`; `reverse` turns every coastline way round (land and sea swap)."""
+def write_helsinki(
+    path: Path, *, bounds: bool = True, cut: str = "trim", reverse: bool = False, coast: bool = True
+) -> Path:
+    """Write the extract to `path`; `reverse` turns every coastline way round (land and sea swap); `coast=False`
+    leaves the coastline ways out (the town alone)."""
     w = _Writer()
-    _coast_ways(w, reverse)
+    if coast:
+        _coast_ways(w, reverse)
     _town(w)
     _cut(w, cut)
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="osmium/1.16.0">']

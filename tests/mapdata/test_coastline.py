@@ -8,6 +8,7 @@ from shapely.geometry import LineString, Point
 from app.mapdata.coastline import sea_polygons
 from app.mapdata.io import read_file
 from app.mapdata.model import Kind
+from tests.mapdata import coast_samples as hel
 from tests.mapdata.make_samples import BOUNDS, ISLAND_POINT, LAND_POINT, SEA_POINT
 
 BOX = (0.0, 0.0, 10.0, 10.0)
@@ -70,3 +71,87 @@ def test_synthetic_harbour_file(data_dir):
     assert data.extent == BOUNDS
     # the raw coastline ways are represented by the sea polygon, not kept as lines
     assert not any(p.get("natural") == "coastline" for p in data.props)
+
+
+# --- coasts as extracts deliver them -------------------------------------------------------------------------------
+
+
+def test_a_coast_cut_at_its_last_node_inside_the_box_still_cuts_it():
+    # the extract tool dropped the nodes beyond the box: the shore starts and stops just inside the west and east edges
+    notes = []
+    sea = sea_polygons(lines([(0.2, 5), (4, 5.5), (9.8, 5)]), BOX, warnings=notes)
+    assert sea is not None and sea.contains(Point(5, 1)) and not sea.contains(Point(5, 9))
+    assert sea.area == pytest.approx(50, abs=3)
+    assert notes == []  # a cut at the box is what extracts do: nothing to warn about
+
+
+def test_pieces_that_do_not_quite_meet_are_joined():
+    # three ways; the second starts a little off the first's end, the third a little off the second's
+    coast = lines([(-1, 5), (3, 6)], [(3.02, 6.01), (7, 4)], [(7.01, 3.98), (11, 5)])
+    notes = []
+    sea = sea_polygons(coast, BOX, warnings=notes)
+    assert sea.contains(Point(3, 2)) and sea.contains(Point(7, 1)) and not sea.contains(Point(5, 8))
+    assert 40 < sea.area < 55 and notes == []
+
+
+def test_a_shore_that_stops_far_inside_the_map_is_finished_and_warned_about():
+    notes = []
+    # nodes every unit: an extract tool would not have cut it half a box short of the edge
+    sea = sea_polygons(lines([(x, 5) for x in range(-1, 6)]), BOX, warnings=notes)
+    assert sea is not None and sea.contains(Point(2, 2)) and not sea.contains(Point(2, 8))
+    (note,) = notes
+    assert note.startswith("1 coastline end stops well inside the map") and "may be off" in note
+
+
+def test_shores_that_disagree_leave_that_part_undecided_and_say_so():
+    # both shores head east: the upper one says the strip between them is sea, the lower one says it is land
+    notes = []
+    sea = sea_polygons(lines([(-1, 5), (11, 5)], [(-1, 3), (11, 3)]), BOX, warnings=notes)
+    assert sea.contains(Point(5, 1)) and not sea.contains(Point(5, 4)) and not sea.contains(Point(5, 8))
+    (note,) = notes
+    assert note == (
+        "the coastline ways disagree about which side is land in 20% of the map; that part is not drawn as sea"
+    )
+
+
+def test_a_coast_that_decides_nothing_is_not_guessed():
+    # the same shore drawn both ways round: every face has as much land as sea on it
+    notes = []
+    assert sea_polygons(lines([(-1, 5), (11, 5)], [(11, 5), (-1, 5)]), BOX, warnings=notes) is None
+    assert notes == ["the coastline ways disagree about which side is land; drawing the coastline only"]
+
+
+def _sea_of(path):
+    data = read_file(path)
+    sea = [g for g, k in zip(data.geometries, data.kinds) if k is Kind.SEA]
+    return data, (sea[0] if sea else None)
+
+
+CUTS = ["none", "refs", "trim"]
+
+
+@pytest.mark.parametrize("bounds", [True, False], ids=["bounds", "no-bounds"])
+@pytest.mark.parametrize("cut", CUTS)
+def test_helsinki_like_extract_has_its_bay(tmp_path, cut, bounds):
+    data, sea = _sea_of(hel.write_helsinki(tmp_path / "helsinki.osm", cut=cut, bounds=bounds))
+    assert sea is not None, data.warnings
+    for p in hel.SEA_POINTS:
+        assert sea.contains(Point(p)), p
+    for p in hel.LAND_POINTS:
+        assert not sea.contains(Point(p)), p
+    assert not [w for w in data.warnings if "coastline" in w or "OSM ways" in w]
+    assert shapely.box(*data.extent).buffer(1e-9).contains(sea)
+    # the sea is the design's sea, to within the shore's wobble and the island cut by the edge
+    frame = shapely.box(*hel.BOUNDS).intersection(shapely.box(*data.extent))
+    want = frame.difference(hel.land_polygon())
+    assert shapely.symmetric_difference(sea.intersection(frame), want).area < 0.01 * frame.area
+    if bounds:
+        assert data.extent == hel.BOUNDS
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_helsinki_like_extract_drawn_the_other_way_round_swaps_land_and_sea(tmp_path, cut):
+    _, sea = _sea_of(hel.write_helsinki(tmp_path / "reversed.osm", cut=cut, reverse=True))
+    assert sea is not None
+    assert not any(sea.contains(Point(p)) for p in hel.SEA_POINTS)
+    assert all(sea.contains(Point(p)) for p in hel.LAND_POINTS)
