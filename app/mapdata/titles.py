@@ -373,7 +373,8 @@ def climb(elevations) -> float:
         return 0.0
     if len(e) >= _SMOOTH:
         pad = _SMOOTH // 2
-        e = np.convolve(np.pad(e, pad, mode="edge"), np.ones(_SMOOTH) / _SMOOTH, mode="valid")
+        # Odd reflection at the ends keeps a slope a slope: the first and last points stay where they are.
+        e = np.convolve(np.pad(e, pad, mode="reflect", reflect_type="odd"), np.ones(_SMOOTH) / _SMOOTH, mode="valid")
     total, low, high, rising = 0.0, float(e[0]), float(e[0]), None  # rising None: no direction yet
     for v in e[1:].tolist():
         if rising is False:
