@@ -106,6 +106,7 @@ class ExportDialog(QDialog):
         form.addRow("Pixels", self.custom)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
+        self.note.setMinimumHeight(2 * self.note.fontMetrics().lineSpacing() + 4)  # a long note: no jump
         form.addRow("", self.note)
         self.engine = QComboBox(self)
         self.engine.addItem("Sketch (procedural)", "procedural")
@@ -128,7 +129,7 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(580)
 
         s = win.settings
         self.dpi.setCurrentIndex(max(0, self.dpi.findData(s.export_dpi)))

@@ -53,7 +53,8 @@ def on_paper(name: str, ratio: float, dpi: float) -> ExportSize:
     if max(w_in, h_in) * dpi > MAX_SIDE:
         used = MAX_SIDE / max(w_in, h_in)
     size = fit(ratio, round(max(w_in, h_in) * used))
-    on_page = f"{_length(w_in, name)} × {_length(h_in, name)} on the page, a border on two sides"
+    bands = "above and below" if w_in >= pw - 1e-9 else "left and right"
+    on_page = f"{_length(w_in, name)} × {_length(h_in, name)} on the page, blank paper {bands}"
     notes = ["fills the page" if fills else on_page]
     if used < dpi:
         notes.append(f"{used:.0f} dpi: {MAX_SIDE} px a side is the most MapBrush renders")
@@ -66,8 +67,8 @@ def export_sizes(ratio: float, window_size: tuple[int, int], dpi: float = PRINT_
     w, h = fit(ratio, max(window_size))
     sw, sh = fit(ratio, SCREEN_LONG_SIDE)
     out = [
-        ExportSize("window", f"As set in the window — {w} × {h} px", (w, h)),
-        ExportSize("screen", f"Screen — {sw} × {sh} px", (sw, sh)),
+        ExportSize("window", f"As set in the window — {w} × {h} px", (w, h), note="Framing → Size in the window"),
+        ExportSize("screen", f"Screen — {sw} × {sh} px", (sw, sh), note="for a screen: no print resolution"),
     ]
     return out + [on_paper(name, ratio, dpi) for name in PAPERS]
 

@@ -147,7 +147,7 @@ def test_a_print_size_over_the_pixel_cap_records_a_lower_dpi(window, town, load_
     assert size == (5461, 8192) and dpi == pytest.approx(8192 / 36, abs=0.01)
     assert "228 dpi" in dialog.preset.currentText() and "8192 px" in dialog.note.text()
     dialog.preset.setCurrentIndex(dialog.preset.findData("18×24 in"))
-    assert dialog.choice()[1:3] == ((4800, 7200), 300) and "border" in dialog.note.text()
+    assert dialog.choice()[1:3] == ((4800, 7200), 300) and "blank paper left and right" in dialog.note.text()
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -201,3 +201,19 @@ def test_export_at_a3_is_the_preview_at_print_size(window, town, load_map, tmp_p
 def test_aspects_include_the_print_formats():
     for name in ("2:3", "3:4", "4:5", "50×70 cm portrait"):
         assert name in ASPECTS
+
+
+def test_paper_sizes_keep_the_aspect_and_say_how_they_sit():
+    from app.ui.sizes import export_sizes, on_paper, papers_filled
+
+    wide = on_paper("A4", 16 / 9, 300)
+    assert wide.size == (3508, 1973) and wide.dpi == 300 and "29.7 cm × 16.7 cm" in wide.note
+    assert "above and below" in wide.note
+    a3 = on_paper("A3", 2**-0.5, 300)
+    assert a3.size == (3508, 4961) and a3.note == "fills the page"
+    big = on_paper("50×70 cm", 5 / 7, 300)  # 5906 × 8268 px would be over the cap
+    assert big.size == (5851, 8192) and big.dpi == pytest.approx(8192 / (700 / 25.4), abs=0.01)
+    assert "297 dpi" in big.label and "8192 px" in big.note
+    assert papers_filled(3 / 4) == ["18×24 in"] and papers_filled(1.5) == ["24×36 in"]
+    assert {e.key for e in export_sizes(1.0, (3000, 3000))} >= {"window", "screen", "A4", "24×36 in"}
+    assert all(e.size[0] == e.size[1] for e in export_sizes(1.0, (3000, 2000), dpi=150))
