@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from app.carto.framing import fit_frame, to_pixels
+from app.carto.framing import fit_frame, reserved_bands, to_pixels
 from app.carto.projection import choose_projection, split_at_seam
 from app.carto.rasters import place_rasters
 from app.carto.scene import Scene
@@ -63,10 +63,14 @@ def _vertex_lons(geoms: np.ndarray, bounds) -> np.ndarray | None:
     return np.concatenate([lon, extra])
 
 
-def _tidy(geoms: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Clip to the canvas (plus a pad) and simplify to ~half a pixel; vanished features become None."""
+def _tidy(geoms: np.ndarray, width: int, height: int, rows: tuple[float, float] | None = None) -> np.ndarray:
+    """Clip to the canvas (plus a pad) and simplify to ~half a pixel; vanished features become None.
+
+    `rows` (top, bottom) narrows the clip to the map's rows when bands of the page are reserved for furniture.
+    """
     p = CLIP_PAD_PX
-    clipped = shapely.clip_by_rect(geoms, -p, -p, width + p, height + p)
+    top, bottom = rows if rows is not None else (0.0, float(height))
+    clipped = shapely.clip_by_rect(geoms, -p, top - p, width + p, bottom + p)
     types = shapely.get_type_id(clipped)
     poly = np.isin(types, [int(t) for t in _POLYGONAL])
     out = np.empty(len(geoms), object)
@@ -95,10 +99,24 @@ def _world_sea(data: MapData, tidy: np.ndarray, proj, frame):
     if len(polys) < 2:
         return None
     x0, y0, x1, y1 = data.frame_bounds()
+    y0, y1 = min(y0, proj.window[1]), max(y1, proj.window[3])  # a globe framed pole to pole has sea to the poles
     window = shapely.segmentize(shapely.box(max(x0, -180.0), max(y0, -90.0), min(x1, 180.0), min(y1, 90.0)), 1.0)
     land = shapely.union_all(shapely.make_valid(np.array(polys, object)))
     sea = shapely.difference(window, land)
     return None if sea.is_empty else sea
+
+
+def _extent(proj, frame) -> shapely.Geometry | None:
+    """The data's framed lon/lat window in pixels (densified, so it follows a world projection's curved edges)."""
+    w, s, e, n = proj.window
+    if not (e > w and n > s):
+        return None  # a single point: shown with ground around it, and labels may use all of that
+    box = shapely.box(w, max(s, -89.999), e, min(n, 89.999))
+    px = to_pixels(split_at_seam(np.array([shapely.segmentize(box, max(e - w, n - s) / 64.0)], object), proj), proj,
+                   frame)[0]  # fmt: skip
+    if px is None or px.is_empty or not np.isfinite(shapely.bounds(px)).all():
+        return None
+    return shapely.make_valid(px)
 
 
 def compose(
@@ -110,11 +128,13 @@ def compose(
     title: str | None = None,
     subtitle: str | None = None,
     kinds: set[Kind] | None = None,
+    reserve: tuple[float, float] = (0.0, 0.0),
     progress=NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> Scene:
     """Lay the map data out on a `size` canvas. `margin` is a fraction of the short side; `rotation` is
-    clockwise degrees; `kinds` restricts which feature kinds are kept (None = all)."""
+    clockwise degrees; `kinds` restricts which feature kinds are kept (None = all); `reserve` is (top, bottom)
+    pixels of the page kept for a title band: the map is framed between them and nothing is drawn under them."""
     width, height = _check_size(size)
     if not 0.0 <= float(margin) < 0.5:
         raise InputError(f"margin must be between 0 and 0.5 of the short side, got {margin}")
@@ -132,7 +152,9 @@ def compose(
     lons = _vertex_lons(data.geometries, bounds)
     proj = choose_projection(bounds, lons)
     margin_px = round(float(margin) * min(width, height))
-    frame = fit_frame(proj, (width, height), margin_px, float(rotation) % 360.0)
+    frame = fit_frame(proj, (width, height), margin_px, float(rotation) % 360.0, reserve)
+    top, bottom = reserved_bands(reserve, height)
+    rows = (top, height - bottom) if (top or bottom) else None
     cancel.check()
 
     n = len(data)
@@ -143,14 +165,14 @@ def compose(
         sl = slice(start, start + CHUNK)
         px = to_pixels(split_at_seam(data.geometries[sl], proj), proj, frame)
         px[~_finite_mask(px)] = None
-        tidy[sl] = _tidy(px, width, height)
+        tidy[sl] = _tidy(px, width, height, rows)
         cancel.check()
     progress("compose", chunks + 1, chunks + 2, "ordering layers")
     sea = _world_sea(data, tidy, proj, frame)
     if sea is not None:  # country-scale data: the ocean is what the land polygons leave of the globe
         data = MapData.merge([data, MapData.from_lists([sea], [Kind.SEA], [None])])
         sea_px = to_pixels(split_at_seam(np.array([sea], object), proj), proj, frame)
-        tidy = np.concatenate([tidy, _tidy(sea_px, width, height)])
+        tidy = np.concatenate([tidy, _tidy(sea_px, width, height, rows)])
     alive = ~shapely.is_missing(tidy)
     order = np.array([KIND_ORDER[k] for k in data.kinds], int)
     idx = np.flatnonzero(alive)
@@ -164,6 +186,7 @@ def compose(
         title=title,
         subtitle=subtitle,
         rasters=place_rasters(data.rasters, frame),
+        extent=_extent(proj, frame),
     )
     progress("compose", chunks + 2, chunks + 2, f"{len(idx):,} features on the canvas")
     return scene

@@ -29,9 +29,29 @@ def _rotation(deg: float) -> tuple[float, float]:
     return math.cos(t), math.sin(t)
 
 
-def fit_frame(proj: Projection, size: tuple[int, int], margin_px: int, rotation: float = 0.0) -> Frame:
-    """The Frame that shows `proj.window` as large as fits inside the margins, rotated clockwise by `rotation`."""
+def reserved_bands(reserve: tuple[float, float], height: int) -> tuple[float, float]:
+    """(top, bottom) px of reserved bands, squeezed to 60% of the page together (the map keeps the rest)."""
+    top, bottom = (max(float(v), 0.0) if np.isfinite(v) else 0.0 for v in reserve)
+    if top + bottom > 0.6 * height:
+        k = 0.6 * height / (top + bottom)
+        top, bottom = top * k, bottom * k
+    return top, bottom
+
+
+def fit_frame(
+    proj: Projection,
+    size: tuple[int, int],
+    margin_px: int,
+    rotation: float = 0.0,
+    reserve: tuple[float, float] = (0.0, 0.0),
+) -> Frame:
+    """The Frame that shows `proj.window` as large as fits inside the margins, rotated clockwise by `rotation`.
+
+    `reserve` is (top, bottom) pixels kept for furniture that owns a band of the page (a title banner): the map
+    is framed, margins and all, in the rows between them.
+    """
     width, height = size
+    top, bottom = reserved_bands(reserve, height)
     fwd = proj.transformer()
     pts = _window_outline(proj.window)
     x, y = fwd.transform(pts[:, 0], pts[:, 1])
@@ -45,10 +65,10 @@ def fit_frame(proj: Projection, size: tuple[int, int], margin_px: int, rotation:
     bw, bh = col.max() - col.min(), row.max() - row.min()
     if max(bw, bh) < MIN_EXTENT_M:
         bw = bh = MIN_EXTENT_M
-    avail_w, avail_h = max(width - 2 * margin_px, 1), max(height - 2 * margin_px, 1)
+    avail_w, avail_h = max(width - 2 * margin_px, 1), max(height - top - bottom - 2 * margin_px, 1)
     s = min(avail_w / max(bw, 1e-9), avail_h / max(bh, 1e-9))
     crx, cry = 0.5 * (col.max() + col.min()), 0.5 * (row.max() + row.min())
-    tx, ty = width / 2 - s * crx, height / 2 - s * cry
+    tx, ty = width / 2 - s * crx, top + (height - top - bottom) / 2 - s * cry
     a, b = s * cos, s * sin
     d, e = s * sin, -s * cos
     affine = tuple(float(v) for v in (a, b, tx - a * cx - b * cy, d, e, ty - d * cx - e * cy))
@@ -95,6 +115,36 @@ def ground_meters_per_px(frame: Frame) -> float:
         return frame.meters_per_px
     _, _, dist = _GEOD.inv(lon[[0, 2]], lat[[0, 2]], lon[[1, 3]], lat[[1, 3]])
     return float(np.mean(dist) / (2 * k))
+
+
+def scale_spread(frame: Frame, n: int = 5) -> float:
+    """How much the map's scale varies over the picture: the largest over the smallest geodesic metres per pixel,
+    measured east-west and north-south at n × n points across the canvas (inside the margins, on the globe).
+
+    1.0 on a city map; a world map in Equal Earth reaches 2 and more (the scale differs with latitude and, the
+    projection being equal-area rather than conformal, with direction too). inf when nothing can be measured.
+    """
+    m = frame.margin
+    cols, rows = np.meshgrid(np.linspace(m, frame.width - m, n), np.linspace(m, frame.height - m, n))
+    cols, rows = cols.ravel(), rows.ravel()
+    k = max(1.0, 0.005 * min(frame.width, frame.height))
+    inv, fwd = transformer(frame.crs, "EPSG:4326"), transformer("EPSG:4326", frame.crs)
+    found = []
+    for dc, dr in ((k, 0.0), (0.0, k)):
+        x0, y0 = px_to_xy(frame, cols - dc, rows - dr)
+        x1, y1 = px_to_xy(frame, cols + dc, rows + dr)
+        lon0, lat0 = (np.asarray(v, float) for v in inv.transform(x0, y0))
+        lon1, lat1 = (np.asarray(v, float) for v in inv.transform(x1, y1))
+        # Off the globe some projections invert to garbage: keep the points that go back where they came from.
+        bx, by = fwd.transform(lon0, lat0)
+        ok = np.isfinite(lon0) & np.isfinite(lon1) & np.isfinite(lat0) & np.isfinite(lat1)
+        ok &= np.hypot(np.asarray(bx, float) - x0, np.asarray(by, float) - y0) < frame.meters_per_px
+        if ok.any():
+            _, _, dist = _GEOD.inv(lon0[ok], lat0[ok], lon1[ok], lat1[ok])
+            found.append(np.asarray(dist, float) / (2 * k))
+    mpp = np.concatenate(found) if found else np.empty(0)
+    mpp = mpp[np.isfinite(mpp) & (mpp > 0)]
+    return float(mpp.max() / mpp.min()) if mpp.size else float("inf")
 
 
 def _canvas_lonlat_bounds(frame: Frame, proj: Projection) -> tuple[float, float, float, float]:

@@ -18,6 +18,10 @@ import shapely
 WORLD_EXTENT_DEG = 40.0
 # An occupied arc this wide is "the whole world": centre on Greenwich.
 GLOBAL_ARC_DEG = 270.0
+# Data this wide that reaches this close to a pole is framed up to that pole: the projection's outline of the
+# globe is then drawn whole, never cut flat where the data happens to stop (Natural Earth ends at 83.6° N).
+GLOBE_ARC_DEG = 300.0
+POLE_REACH_DEG = 30.0
 
 
 _local = threading.local()
@@ -102,6 +106,9 @@ def choose_projection(bounds: tuple[float, float, float, float], lons: np.ndarra
     lon_c = (0.5 * (west + east) + 180.0) % 360.0 - 180.0
     lat_c = 0.5 * (miny + maxy)
     if arc > WORLD_EXTENT_DEG or (maxy - miny) > WORLD_EXTENT_DEG:
+        if arc > GLOBE_ARC_DEG:
+            maxy = 90.0 if maxy > 90.0 - POLE_REACH_DEG else maxy
+            miny = -90.0 if miny < -90.0 + POLE_REACH_DEG else miny
         lon_0 = round(lon_c, 1)
         crs = f"+proj=eqearth +lon_0={lon_0:g} +datum=WGS84 +units=m +no_defs"
         return Projection(crs, "world", lon_0, 0.0, _window(west, miny, east, maxy, lon_0))

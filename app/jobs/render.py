@@ -134,6 +134,7 @@ def render(
         scene,
         style.typography,
         image=layers.structure,
+        layers=layers,
         labels=req.labels,
         scale_bar=req.scale_bar,
         north_arrow=req.north_arrow,
@@ -272,6 +273,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
     warnings about a mostly empty picture. The scene carries the title and subtitle drawn (`titles_for`)."""
     from app.carto.compose import compose
     from app.carto.groups import far_apart_message, find_groups
+    from app.render.cartouche import frame_reserve
     from app.render.raster import rasterize
 
     t = time.perf_counter()
@@ -279,6 +281,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
     title, subtitle = titles_for(req, data)
     kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title, subtitle=subtitle,
               kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
+    kw["reserve"] = frame_reserve(title, subtitle, style.typography, req.size, req.margin)  # a title band's room
     scene = compose(data, **kw)
     groups = find_groups(scene, data)
     notes = []
@@ -288,6 +291,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
             raise InputError(f"cannot frame group {req.frame}: the data falls into {have}")
         part = _group_data(data, groups[req.frame - 1])
         kw["title"], kw["subtitle"] = titles_for(req, part)  # the group's own place names the map
+        kw["reserve"] = frame_reserve(kw["title"], kw["subtitle"], style.typography, req.size, req.margin)
         scene = compose(part, **kw)
     elif groups:
         notes.append(far_apart_message(groups) + frame_hint(groups))
@@ -347,7 +351,7 @@ def overlay_mask(req: RenderRequest, data: MapData, *, cancel: CancelToken = NEV
 
     style = get_style(req.style, req.user_styles_dir)
     scene, layers, _, _ = _scene_and_layers(req, data, style, {}, cancel=cancel)
-    lay = layout_overlay(scene, style.typography, image=layers.structure, labels=req.labels,
+    lay = layout_overlay(scene, style.typography, image=layers.structure, layers=layers, labels=req.labels,
                          scale_bar=req.scale_bar, north_arrow=req.north_arrow, cancel=cancel)  # fmt: skip
     return mask_of(req.size, lay, style.typography, cancel=cancel)
 

@@ -3,7 +3,7 @@ frame with corner flourishes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import skia
@@ -31,6 +31,25 @@ def quiet_corner(image: np.ndarray | None, w: float, h: float, inset: float) -> 
     return CORNERS[int(np.argmin(scores))]
 
 
+def furniture_inset(size: tuple[int, int], margin_px: float) -> float:
+    """How far furniture keeps from the page's edge (px)."""
+    unit = min(size) / 1024.0
+    return max(margin_px * 0.45, 14.0 * unit)
+
+
+def frame_reserve(
+    title: str | None, subtitle: str | None, typo: Typography, size: tuple[int, int], margin: float
+) -> tuple[float, float]:
+    """(top, bottom) px of the page a title band owns, to frame the map clear of it (app.carto.compose's
+    `reserve`): a banner's height from the page's foot; (0, 0) for every other cartouche or no title."""
+    if typo.cartouche != "banner" or not (title or subtitle):
+        return 0.0, 0.0
+    W, H = size
+    inset = furniture_inset(size, round(float(margin) * min(W, H)))
+    band = Cartouche.layout(title, subtitle, typo, size, min(W, H) / 1024.0, inset)
+    return 0.0, (H - band.box[1]) if band is not None else 0.0
+
+
 def _corner_box(corner: str, w: float, h: float, W: int, H: int, inset: float) -> Box:
     x0 = inset if "left" in corner else W - inset - w
     y0 = inset if "top" in corner else H - inset - h
@@ -50,13 +69,15 @@ class Cartouche:
     corner: str
 
     @classmethod
-    def layout(cls, title, subtitle, typo: Typography, size, unit: float, inset: float, image=None):
+    def layout(cls, title, subtitle, typo: Typography, size, unit: float, inset: float, image=None, *, scale=1.0):
+        """The cartouche for a title on a `size` page; `scale` shrinks a corner cartouche (not a banner), which
+        goes to the corner where `image` is quietest (the overlay then moves it to the quietest place)."""
         style = typo.cartouche
         if not (title or subtitle):  # "none" still draws the title, just without a frame
             return None
         W, H = size
         max_w = W * (0.86 if style == "banner" else 0.62)
-        ts = typo.title_size * unit
+        ts = typo.title_size * unit * (1.0 if style == "banner" else scale)
         t_text = title.upper() if (title and typo.title_uppercase) else title
         spacing = typo.letter_spacing + (0.06 if typo.title_uppercase else 0.0)
         t_run = s_run = None
@@ -65,7 +86,7 @@ class Cartouche:
             if t_run is None or t_run.width <= max_w:
                 break
             ts *= 0.9
-        ss = max(ts * 0.36, typo.label_size * unit * 1.1)
+        ss = max(ts * 0.36, typo.label_size * unit * (1.1 if style == "banner" else 1.1 * scale))
         if subtitle:
             s_run = GlyphRun.make(subtitle, font_for_text(typo.label_font, ss, subtitle), 0.12)
             while s_run.width > max_w and ss > 6:
@@ -90,6 +111,22 @@ class Cartouche:
         title_y = top + t_cap / 2
         sub_y = (title_y + t_cap / 2 + gap + s_cap / 2) if t_run else top + s_cap / 2
         return cls(style, box, t_run, s_run, title_y, sub_y, unit, typo, corner)
+
+    @property
+    def footprint(self) -> Box:
+        """The box with what is drawn around it: the card's soft drop shadow (below and to the right)."""
+        x0, y0, x1, y1 = self.box
+        if self.style in ("banner", "none"):
+            return self.box
+        u = self.unit
+        return (x0 - 10 * u, y0 - 9 * u, x1 + 14 * u, y1 + 15 * u)
+
+    def moved(self, x: float, y: float) -> Cartouche:
+        """The same cartouche with its box's top-left corner at (x, y)."""
+        dx, dy = x - self.box[0], y - self.box[1]
+        x0, y0, x1, y1 = self.box
+        box = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        return replace(self, box=box, title_y=self.title_y + dy, sub_y=self.sub_y + dy, corner="placed")
 
     def draw(self, canvas: skia.Canvas) -> None:
         u, t = self.unit, self.typo

@@ -4,7 +4,7 @@ against labels), drawn last."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import skia
 
@@ -60,18 +60,25 @@ class ScaleBar:
     label: str
     unit: float  # px per 1024-px unit
     typo: Typography
+    label_w: float = 0.0  # px, the distance label's width (centred on the bar's right end)
 
     @classmethod
     def layout(cls, meters_per_px: float, x: float, y_bottom: float, unit: float, max_px: float, typo):
         meters, px, label = nice_distance(meters_per_px, max_px)
         if px <= 0:
             return None
-        return cls(x, y_bottom - 16 * unit, px, meters, label, unit, typo)
+        label_w = GlyphRun.make(label, font(typo.label_font, 13.0 * unit)).width
+        return cls(x, y_bottom - 16 * unit, px, meters, label, unit, typo, label_w)
 
     @property
     def box(self) -> Box:
         u = self.unit
-        return (self.x - 12 * u, self.y - 22 * u, self.x + self.length + 12 * u, self.y + 12 * u)
+        right = max(12 * u, self.label_w / 2 + 5 * u)  # the label overhangs the bar's end by half its width
+        return (self.x - 12 * u, self.y - 22 * u, self.x + self.length + right, self.y + 12 * u)
+
+    def moved(self, x: float, y: float) -> ScaleBar:
+        """The same bar with its box's top-left corner at (x, y)."""
+        return replace(self, x=x + 12 * self.unit, y=y + 22 * self.unit)
 
     def draw(self, canvas: skia.Canvas) -> None:
         u, t = self.unit, self.typo
@@ -105,6 +112,11 @@ class NorthArrow:
     def box(self) -> Box:
         r = self.size * (0.62 if self.style == "compass" else 0.55)
         return (self.cx - r, self.cy - r, self.cx + r, self.cy + r)
+
+    def moved(self, x: float, y: float) -> NorthArrow:
+        """The same symbol with its box's top-left corner at (x, y)."""
+        x0, y0, _, _ = self.box
+        return replace(self, cx=self.cx + x - x0, cy=self.cy + y - y0)
 
     def draw(self, canvas: skia.Canvas) -> None:
         ink, paper = hex_color(self.typo.ink), hex_color(self.typo.cartouche_fill)

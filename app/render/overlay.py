@@ -8,16 +8,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import skia
 
+from app.carto.framing import scale_spread
 from app.carto.scene import Scene
 from app.errors import InputError
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS
-from app.render.cartouche import Cartouche
+from app.render.cartouche import CORNERS, Cartouche, furniture_inset
 from app.render.fonts import hex_color
 from app.render.furniture import NorthArrow, ScaleBar
 from app.render.labels import Label, place_labels
+from app.render.quiet import QuietMap, best_place
 from app.render.textlayout import Box, text_blob
+from app.render.tracks import TrackOverlay
 from app.render.typography import Typography
+
 
 
 @dataclass
@@ -29,7 +33,8 @@ class OverlayLayout:
 
     @property
     def furniture_boxes(self) -> list[Box]:
-        return [f.box for f in (self.cartouche, self.scale_bar, self.north_arrow) if f is not None]
+        """What each piece of furniture covers (a card's shadow included)."""
+        return [_footprint(f) for f in (self.cartouche, self.scale_bar, self.north_arrow) if f is not None]
 
     @property
     def label_boxes(self) -> list[list[Box]]:
@@ -37,8 +42,39 @@ class OverlayLayout:
         return [lab.boxes for lab in self.labels]
 
 
-def _opposite_x(corner: str) -> str:
-    return "right" if "left" in corner else "left"
+SHRINK = (1.0, 0.85, 0.7, 0.55)  # sizes furniture tries, largest first, until one finds a quiet place
+SCALE_SPREAD_MAX = 1.10  # no linear scale bar where the scale varies more than this across the picture
+CARTOUCHE_CORNERS = CORNERS
+ARROW_CORNERS = ("top-right", "top-left", "bottom-right", "bottom-left")
+BAR_CORNERS = ("bottom-left", "bottom-right", "top-left", "top-right")
+
+
+def _footprint(item) -> Box:
+    return getattr(item, "footprint", item.box)
+
+
+def _place(qm: QuietMap, make, corners, area: Box, taken: list[Box], gap: float):
+    """The first size of `make(scale)` (an item with .box and .moved(x, y)) that finds a quiet place, moved
+    there; else the size and place that hide the fewest data pixels. None when `make` gives nothing."""
+    best = None  # (key, item, candidate)
+    for scale in SHRINK:
+        item = make(scale)
+        if item is None:
+            return None
+        x0, y0, x1, y1 = _footprint(item)
+        cand, quiet = best_place(qm, qm.candidates(x1 - x0, y1 - y0, area, corners, taken, gap))
+        if cand is None:
+            continue
+        # The candidate places the footprint; the item moves its own box, which sits inside it.
+        at = (cand.x + item.box[0] - x0, cand.y + item.box[1] - y0)
+        if quiet:
+            return item.moved(*at)
+        key = (cand.hard > 0, cand.covered)
+        if best is None or key < best[0]:
+            best = (key, item, at)
+    if best is None:  # larger than the page at every size: where it was laid out
+        return make(SHRINK[-1])
+    return best[1].moved(*best[2])
 
 
 def layout_overlay(
@@ -46,42 +82,56 @@ def layout_overlay(
     typography: Typography,
     *,
     image: np.ndarray | None = None,
+    layers=None,
     labels: bool = True,
     scale_bar: bool = True,
     north_arrow: bool = True,
     cancel: CancelToken = NEVER,
 ) -> OverlayLayout:
-    """Where everything goes: furniture first (its boxes are reserved), then labels around it."""
+    """Where everything goes: furniture first (its boxes are reserved), then labels around it.
+
+    Furniture goes to the quietest place: judged on the data pixels of `layers` (app.render.layers.Layers:
+    lines, points, buildings, tracks and the outlines of areas — a cartouche may sit on the sea, never on a
+    track), else on the detail of the painted `image`; it shrinks when no place is quiet at full size. A title
+    banner spans the page's foot, where compose() framed the map clear of it (cartouche.frame_reserve).
+    """
     t = typography
     W, H = scene.size
     unit = min(W, H) / 1024.0
-    inset = max(scene.frame.margin * 0.45, 14.0 * unit)
+    inset = furniture_inset(scene.size, scene.frame.margin)
+    gap = 6.0 * unit
+    qm = QuietMap.of((W, H), layers=layers, image=image)
     out = OverlayLayout()
-    out.cartouche = Cartouche.layout(scene.title, scene.subtitle, t, (W, H), unit, inset, image)
-    corner = out.cartouche.corner if out.cartouche else "top-left"
-    bottom = H - inset
-    if out.cartouche and out.cartouche.style == "banner":
-        bottom = out.cartouche.box[1] - 10 * unit
-    if scale_bar and t.scale_bar:
-        side = "left" if corner != "bottom-left" else "right"
-        max_px = 0.2 * W
-        x = inset + 8 * unit
-        bar = ScaleBar.layout(scene.frame.meters_per_px, x, bottom, unit, max_px, t)
-        if bar is not None and side == "right":
-            bar.x = W - inset - 8 * unit - bar.length
-        out.scale_bar = bar
+    area = (inset, inset, W - inset, H - inset)
+    taken: list[Box] = []
+    if t.cartouche == "banner":
+        out.cartouche = Cartouche.layout(scene.title, scene.subtitle, t, (W, H), unit, inset)
+        if out.cartouche is not None:
+            area = (inset, inset, W - inset, out.cartouche.box[1] - 10 * unit)
+    else:
+
+        def cartouche(k: float) -> Cartouche | None:
+            return Cartouche.layout(scene.title, scene.subtitle, t, (W, H), unit, inset, scale=k)
+
+        out.cartouche = _place(qm, cartouche, CARTOUCHE_CORNERS, area, taken, gap)
+        if out.cartouche is not None:
+            taken.append(_footprint(out.cartouche))
     if north_arrow and t.north_arrow != "none":
-        size = (104.0 if t.north_arrow == "compass" else 70.0) * unit
-        r = size * 0.62
-        if corner == "top-right":
-            cx, cy = W - inset - r, bottom - r
-        else:
-            cx, cy = W - inset - r, inset + r
-        if out.cartouche and out.cartouche.style == "banner":
-            cx, cy = W - inset - r, bottom - r
-            if out.scale_bar and out.scale_bar.box[2] > cx - r:
-                cx, cy = W - inset - r, inset + r
-        out.north_arrow = NorthArrow(cx, cy, size, scene.frame.rotation, t.north_arrow, t)
+        base = (104.0 if t.north_arrow == "compass" else 70.0) * unit
+
+        def arrow(k: float) -> NorthArrow:
+            return NorthArrow(0.0, 0.0, base * k, scene.frame.rotation, t.north_arrow, t)
+
+        out.north_arrow = _place(qm, arrow, ARROW_CORNERS, area, taken, gap)
+        if out.north_arrow is not None:
+            taken.append(out.north_arrow.box)
+    if scale_bar and t.scale_bar and scale_spread(scene.frame) <= SCALE_SPREAD_MAX:
+        mpp = scene.frame.meters_per_px
+
+        def bar(k: float) -> ScaleBar | None:
+            return ScaleBar.layout(mpp, 0.0, 0.0, unit, 0.2 * W * k, t)
+
+        out.scale_bar = _place(qm, bar, BAR_CORNERS, area, taken, gap)
     if labels:
         out.labels = place_labels(scene, t, out.furniture_boxes, cancel=cancel)
     return out
