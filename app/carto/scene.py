@@ -42,6 +42,7 @@ class Scene:
     title: str | None = None
     subtitle: str | None = None
     rasters: list[PlacedRaster] = field(default_factory=list)  # pictures under the features, bottom first
+    extent: object | None = None  # shapely polygon in pixels: where the data is (its framed window); None = all
 
     @property
     def size(self) -> tuple[int, int]:

@@ -1,5 +1,11 @@
-"""Label placement: place names, waypoint/POI names, names of large areas, and street names along
-their streets — greedily by importance, never overlapping each other or reserved boxes."""
+"""Label placement with a cartographer's priorities, greedily, never overlapping each other, the furniture or
+a track, never off the data, and within the style's density budget (Typography.label_budget/label_density).
+
+The order: countries and regions on small-scale maps; places by rank and population (city > town > village >
+suburb …); names of water, parks and other areas by size; rivers, then streets by class (major first, along the
+line; one label per street first); notable points (museums, stations, peaks, the person's own waypoints; cafés
+and shops only at street scale); last, repeats of street names, at least a third of the short side apart.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +17,26 @@ import shapely
 from app.carto.scene import Scene
 from app.jobs.cancel import NEVER, CancelToken
 from app.mapdata.model import Kind
-from app.render.fonts import font_for_text
-from app.render.textlayout import Box, BoxIndex, GlyphRun, along, straight
+from app.render.fonts import font_for_text, hex_color
+from app.render.labelrank import ROAD_RANK, minor_pois_allowed, place_rank, poi_class, region_weight, short_names
+from app.render.semantic import line_width
+from app.render.textlayout import Box, BoxIndex, GlyphRun, along, stacked, straight
 from app.render.typography import Typography
 
-PLACE_RANK = {"city": 0, "town": 1, "village": 2, "suburb": 3, "borough": 3, "quarter": 4, "hamlet": 4}
-PLACE_SCALE = {0: 2.0, 1: 1.65, 2: 1.35, 3: 1.2, 4: 1.05, 5: 1.0}
-ROAD_RANK = {Kind.MOTORWAY: 0, Kind.PRIMARY: 1, Kind.SECONDARY: 2, Kind.TERTIARY: 3, Kind.RESIDENTIAL: 4}
-ROAD_RANK.update({Kind.SERVICE: 5, Kind.PATH: 6, Kind.WATERWAY: 2})
-ROAD_SCALE = {0: 1.1, 1: 1.05, 2: 1.0, 3: 0.97, 4: 0.92, 5: 0.85, 6: 0.85}
+PLACE_SCALE = {0: 2.0, 1: 1.65, 2: 1.35, 3: 1.2, 4: 1.05, 5: 1.0, 6: 0.95, 7: 1.0}
+ROAD_SCALE = {-1: 1.0, 0: 1.1, 1: 1.05, 2: 1.0, 3: 0.97, 4: 0.92, 5: 0.85, 6: 0.85}
+REGION_SCALE = (1.75, 1.45, 1.25, 1.08, 0.92, 0.8, 0.72)  # country names, biggest countries first
 AREA_KINDS = (Kind.SEA, Kind.WATER, Kind.ADMIN, Kind.FOREST, Kind.PARK, Kind.OTHER)
 WATER_KINDS = (Kind.SEA, Kind.WATER, Kind.WATERWAY)
 MAX_CANDIDATES = 4000  # per map: bounds the time on huge inputs
 MAX_ROAD_NAMES = 1500
-MAX_AREA_LABELS = 80
+MAX_AREA_LABELS = 300
+STREET_SHARE = 0.8  # street names (first pass) leave a fifth of the budget to the points
+INSIDE_DATA = 0.85  # the share of a label's boxes that must lie over the data's extent
+INSIDE_AREA = 0.9  # … and of an area's name inside its area (a country's name: nearly inside)
+INSIDE_REGION = 0.82
+MIN_CONTRAST = 4.5  # text against its halo (WCAG); 3:1 is the least any label gets
+AREA_CONTRAST = 7.0  # names inside areas have a faint halo (overlay.draw_label): the painting shows through
 
 
 @dataclass
@@ -38,6 +50,37 @@ class Label:
     marker: tuple[float, float] | None = None  # dot for POIs (and places on small-scale maps)
 
 
+def luminance(color: str) -> float:
+    """WCAG relative luminance of '#rrggbb'."""
+    c = np.array([(hex_color(color) >> s) & 255 for s in (16, 8, 0)], float) / 255.0
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_color(text: str, background: str, target: float = MIN_CONTRAST) -> str:
+    """`text`, or the least change of it toward white or black that reads at `target` contrast on `background`."""
+    if contrast_ratio(text, background) >= target:
+        return text
+    lb = luminance(background)
+    end = 255 if 1.05 / (lb + 0.05) > (lb + 0.05) / 0.05 else 0
+    rgb = np.array([(hex_color(text) >> s) & 255 for s in (16, 8, 0)], float)
+    for t in np.linspace(0.05, 1.0, 20):
+        out = "#" + "".join(f"{round(v):02x}" for v in rgb + (end - rgb) * t)
+        if contrast_ratio(out, background) >= target:
+            return out
+    return out
+
+
+def _union_area(boxes: list[Box]) -> tuple[float, shapely.Geometry]:
+    u = shapely.union_all(shapely.box(*np.asarray(boxes, float).T))
+    return float(u.area), u
+
+
 class Placer:
     def __init__(self, scene: Scene, typo: Typography, reserved: list[Box], cancel: CancelToken = NEVER) -> None:
         self.scene, self.typo, self.cancel = scene, typo, cancel
@@ -49,64 +92,142 @@ class Placer:
             self.index.add(b)
         self.inside = (2.0, 2.0, w - 2.0, h - 2.0)
         self.labels: list[Label] = []
-        self.budget = MAX_CANDIDATES
-        # Counted on the picture brought to a 1024-px long side: the same framing at more pixels (an export at
-        # print size) places the same labels as the preview, each scaled with the resolution.
-        self.max_labels = int(220 * (w * h) / max(w, h) ** 2) + 40
+        self.tries = MAX_CANDIDATES
+        # The density budget, counted on the picture's area: the same framing at more pixels (an export at print
+        # size) places the same labels, scaled; a bigger page (more of the map) gets more of them.
+        self.budget_px = max(0.0, typo.label_budget) * w * h
+        self.used_px = 0.0
+        self.max_labels = int(max(0.0, typo.label_density) * w * h / self.unit**2 / 1e6)
+        self.title = (scene.title or "").strip().casefold()
+        self.spacing = min(w, h) / 3.0  # the same name again only this far from where it already is
+        self.named: dict[str, list[tuple[float, float]]] = {}
+        mpp = scene.frame.meters_per_px
+        self.small_scale = mpp * max(w, h) / 1024.0 > 25.0  # region / country maps (at a 1024-px long side)
+        self.minor_pois = minor_pois_allowed(mpp, (w, h))
+        self.label_color = readable_color(typo.label_color, typo.halo_color)
+        self.water_color = readable_color(typo.water_color, typo.halo_color)
+        self.area_colors = {
+            "water": readable_color(typo.water_color, typo.halo_color, AREA_CONTRAST),
+            "area": readable_color(typo.label_color, typo.halo_color, AREA_CONTRAST),
+        }
+        self._track = self._track_tree()
+        self._extent = self._data_extent()
+        self._road_cache: dict[str, list] = {}
+        self._centres: list[tuple[float, float]] = []
 
-    def _fits(self, boxes: list[Box]) -> bool:
+    # -- what a label may not cover -------------------------------------------------------------
+    def _track_tree(self) -> shapely.STRtree | None:
+        idx = self.scene.of_kind(Kind.TRACK)
+        if not len(idx):
+            return None
+        lines = shapely.get_parts(self.scene.geometries[idx])
+        lines = lines[np.isin(shapely.get_type_id(lines), [1, 2])]
+        pieces = []
+        for line in lines:  # short pieces, so that a box is tested against the track near it only
+            c = shapely.get_coordinates(line)
+            pieces += [shapely.LineString(c[i : i + 9]) for i in range(0, max(1, len(c) - 1), 8) if len(c[i:]) > 1]
+        if not pieces:
+            return None
+        w, h = self.scene.size
+        reach = line_width(Kind.TRACK, min(w, h)) / 2 + self.unit
+        return shapely.STRtree(shapely.buffer(np.array(pieces, object), reach, quad_segs=2))
+
+    def _data_extent(self) -> shapely.Geometry | None:
+        ext = self.scene.extent
+        w, h = self.scene.size
+        if ext is None or ext.is_empty or ext.area < 0.02 * w * h:
+            return None  # no declared window, or a tiny cluster shown with ground around it
+        ext = ext.buffer(self.typo.label_size * self.unit * 0.8)
+        shapely.prepare(ext)
+        return ext
+
+    def _fits(self, boxes: list[Box], share: float = 1.0) -> float | None:
+        """The area the label would cover, when it fits: on the canvas, off everything placed, the furniture and
+        the track, over the data, and within the density budget (`share` of it)."""
         x0, y0, x1, y1 = self.inside
         for b in boxes:
             if b[0] < x0 or b[1] < y0 or b[2] > x1 or b[3] > y1:
-                return False
-        return not self.index.any_hits(boxes)
+                return None
+        if self.index.any_hits(boxes) or len(self.labels) >= self.max_labels:
+            return None
+        area, union = _union_area(boxes)
+        if self.used_px + area > share * self.budget_px:
+            return None
+        if self._track is not None and len(self._track.query(union, predicate="intersects")):
+            return None
+        ext = self._extent
+        if ext is not None and not ext.contains(union) and shapely.intersection(union, ext).area < INSIDE_DATA * area:
+            return None
+        return area
 
-    def _take(self, label: Label) -> None:
+    def _take(self, label: Label, area: float, at: tuple[float, float]) -> None:
         for b in label.boxes:
             self.index.add(b)
+        self.used_px += area
         self.labels.append(label)
+        self._centres.append(at)
+        self.named.setdefault(label.text.casefold(), []).append(at)
+
+    def _wanted(self, text: str, x: float, y: float) -> bool:
+        """Not the title again, and not a name already on the map near here."""
+        key = text.strip().casefold()
+        if not key or key == self.title:
+            return False
+        return all(np.hypot(x - px, y - py) >= self.spacing for px, py in self.named.get(key, ()))
 
     def _spend(self) -> bool:
-        self.budget -= 1
-        if self.budget % 200 == 0:
+        self.tries -= 1
+        if self.tries % 200 == 0:
             self.cancel.check()
-        return self.budget >= 0 and len(self.labels) < self.max_labels
+        full = self.used_px >= self.budget_px or len(self.labels) >= self.max_labels
+        return self.tries >= 0 and not full
 
     def _run(self, text: str, font_name: str, size: float, spacing: float = 0.0) -> GlyphRun:
         return GlyphRun.make(text, font_for_text(font_name, size * self.unit, text), spacing)
 
-    # -- points ---------------------------------------------------------------------------------
+    # -- places and points ------------------------------------------------------------------------
+    def place_places(self) -> None:
+        sc, t = self.scene, self.typo
+        cands = []
+        for i in sc.of_kind(Kind.PLACE):
+            if sc.names[i]:
+                rank, pop = place_rank(sc.props[i] if sc.props else {})
+                cands.append((rank, pop, i))
+        for rank, _, i in sorted(cands):
+            if not self._spend():
+                return
+            g = sc.geometries[i]
+            pt = g if g.geom_type == "Point" else shapely.point_on_surface(g)
+            name = str(sc.names[i])
+            if not self._wanted(name, pt.x, pt.y):
+                continue
+            suburb = rank >= 3
+            text = name.upper() if suburb else name
+            font = t.label_font if suburb else t.title_font
+            run = self._run(text, font, t.label_size * PLACE_SCALE[min(rank, 7)], 0.14 if suburb else t.letter_spacing)
+            self._point(run, text, "place", pt.x, pt.y, self.label_color, marker=self.small_scale and rank <= 2)
+
     def place_points(self) -> None:
         sc, t = self.scene, self.typo
         cands = []
         for i, (kind, name) in enumerate(zip(sc.kinds, sc.names)):
-            if kind not in (Kind.PLACE, Kind.POI, Kind.OTHER) or not name:
+            if kind not in (Kind.POI, Kind.OTHER) or not name:
                 continue
             g = sc.geometries[i]
             if kind is Kind.OTHER and g.geom_type not in ("Point", "MultiPoint"):
                 continue  # a plain named point of a dataset is labelled like a POI; its areas and lines are not
-            pt = g if g.geom_type == "Point" else shapely.point_on_surface(g)
-            if kind is Kind.PLACE:
-                rank = PLACE_RANK.get(str(sc.props[i].get("place", "")), 5) if sc.props else 5
-                cands.append((rank, i, "place", pt))
-            else:
-                cands.append((6 if kind is Kind.POI else 7, i, "poi", pt))
-        cands.sort(key=lambda c: (c[0], c[1]))
-        # region / country maps: places get a dot (metres per px at a 1024-px long side, whatever the resolution)
-        small_scale = sc.frame.meters_per_px * max(sc.size) / 1024.0 > 25.0
-        for rank, i, role, pt in cands:
+            cls = poi_class(sc.props[i] if sc.props else {})
+            if cls == 2 and not self.minor_pois:
+                continue  # a café or a shop is no landmark on a map of a whole city
+            cands.append((cls, i))
+        for _, i in sorted(cands):
             if not self._spend():
                 return
-            name, x, y = str(sc.names[i]), pt.x, pt.y
-            if role == "place":
-                suburb = rank >= 3
-                text = name.upper() if suburb else name
-                font = t.label_font if suburb else t.title_font
-                run = self._run(text, font, t.label_size * PLACE_SCALE[rank], 0.14 if suburb else t.letter_spacing)
-                self._point(run, name, "place", x, y, t.label_color, marker=small_scale and rank <= 2)
-            else:
+            g, name = sc.geometries[i], str(sc.names[i])
+            pt = g if g.geom_type == "Point" else shapely.point_on_surface(g)
+            if self._wanted(name, pt.x, pt.y):
                 run = self._run(name, t.label_font, t.label_size * 0.95)
-                self._point(run, name, "poi", x, y, t.label_color, marker=True)
+                self._point(run, name, "poi", pt.x, pt.y, self.label_color, marker=True)
 
     def _point(self, run, text, role, x, y, color, marker: bool) -> bool:
         r = 3.2 * self.unit
@@ -125,49 +246,98 @@ class Placer:
         for sx, sy, align in spots:
             xf, box = straight(run, sx, sy, align, pad=self.halo)
             boxes = [box, dot] if marker else [box]
-            if self._fits(boxes):
-                self._take(Label(text, role, run, xf, boxes, color, (x, y) if marker else None))
+            area = self._fits(boxes)
+            if area is not None:
+                self._take(Label(text, role, run, xf, boxes, color, (x, y) if marker else None), area, (x, y))
                 return True
         return False
 
     # -- areas ----------------------------------------------------------------------------------
-    def place_areas(self) -> None:
-        sc, t = self.scene, self.typo
-        # The area the map is about is named by the title already (a country outline titled with its name).
-        title = (sc.title or "").strip().casefold()
-        idx = [i for i, (k, n) in enumerate(zip(sc.kinds, sc.names)) if k in AREA_KINDS and n]
-        idx = [i for i in idx if str(sc.names[i]).strip().casefold() != title]
+    def place_areas(self, regions: bool) -> None:
+        """Names of areas, the biggest first: with `regions`, countries and other admin areas only (small-scale
+        maps name them before their cities); else water, parks, woods and other areas (admin ones too at city
+        scale)."""
+        sc = self.scene
+        if regions and not self.small_scale:
+            return
+        kinds = (Kind.ADMIN,) if regions else tuple(k for k in AREA_KINDS if not (self.small_scale and k is Kind.ADMIN))
+        idx = [i for i, (k, n) in enumerate(zip(sc.kinds, sc.names)) if k in kinds and n]
+        idx = [i for i in idx if shapely.get_type_id(sc.geometries[i]) in (3, 6)]
         if not idx:
             return
-        geoms = sc.geometries[idx]
-        poly = np.isin(shapely.get_type_id(geoms), [3, 6])
-        idx = [i for i, p in zip(idx, poly) if p]
-        areas = shapely.area(sc.geometries[idx])
-        order = np.argsort(-areas)[:MAX_AREA_LABELS]
-        for j in order:
+        parts = [max(shapely.get_parts(sc.geometries[i]), key=lambda p: p.area) for i in idx]
+        areas = shapely.area(np.array(parts, object))
+        weight = [region_weight(a, sc.props[i] if sc.props else {}) for a, i in zip(areas, idx)] if regions else areas
+        for j in np.argsort(-np.asarray(weight), kind="stable")[:MAX_AREA_LABELS]:
             if not self._spend():
                 return
-            i = idx[j]
-            kind, name, g = sc.kinds[i], str(sc.names[i]), sc.geometries[i]
-            water = kind in WATER_KINDS
-            big = kind in (Kind.SEA, Kind.ADMIN)
-            text = name.upper() if big else name
-            font = t.water_font if water else t.label_font
-            size = t.label_size * (1.35 if big else 1.05)
-            run = self._run(text, font, size, 0.18 if big else 0.04)
-            if run.width * run.height * 2.5 > areas[j]:
-                continue
-            centre = shapely.get_coordinates(shapely.maximum_inscribed_circle(g, 1.0))[0]
-            xf, box = straight(run, centre[0], centre[1], "center", pad=self.halo)
-            if not shapely.contains(g, shapely.box(*box)) or not self._fits([box]):
-                continue
-            self._take(
-                Label(text, "water" if water else "area", run, xf, [box], t.water_color if water else t.label_color)
-            )
+            self._area(idx[j], parts[j], regions)
+
+    def _area(self, i: int, part, region: bool) -> None:
+        sc, t = self.scene, self.typo
+        kind, name = sc.kinds[i], str(sc.names[i])
+        water = kind in WATER_KINDS
+        big = kind in (Kind.SEA, Kind.ADMIN)
+        w, h = sc.size
+        share = part.area / (w * h)
+        if region:
+            first = next((k for k, s in enumerate((0.05, 0.02, 0.008, 0.003)) if share >= s), 4)
+            sizes = [t.label_size * f for f in REGION_SCALE[first:]]
+        else:
+            sizes = [t.label_size * (1.35 if big else 1.05), t.label_size * (1.1 if big else 0.92)]
+        if min(sizes) ** 2 * self.unit**2 * 3 > part.area:
+            return
+        variants = [name] + (short_names(sc.props[i] if sc.props else {}) if region else [])
+        font = t.water_font if water else t.label_font
+        spots = None
+        for size in sizes:
+            for text in variants:
+                label_text = text.upper() if big else text
+                spacing = (0.22 if size > t.label_size * 1.2 else 0.1 if size > t.label_size else 0.03) if big else 0.04
+                run = self._run(label_text, font, size, spacing)
+                for layout in self._layouts(label_text):
+                    spots = spots if spots is not None else self._interior_points(part)
+                    for x, y in spots:
+                        if not self._wanted(label_text, x, y):
+                            return
+                        xf, boxes = layout(run, x, y)
+                        inside = INSIDE_REGION if region else INSIDE_AREA
+                        if self._inside_area(part, boxes, inside) and (area := self._fits(boxes)) is not None:
+                            role = "water" if water else "area"
+                            self._take(Label(label_text, role, run, xf, boxes, self.area_colors[role]), area,
+                                       (x, y))  # fmt: skip
+                            return
+
+    def _layouts(self, text: str):
+        one = lambda run, x, y: (lambda r: (r[0], [r[1]]))(straight(run, x, y, "center", pad=self.halo))  # noqa: E731
+        out = [one]
+        spaces = [k for k, c in enumerate(text) if c == " "]
+        if spaces:  # two lines, broken at the space nearest the middle
+            mid = min(spaces, key=lambda k: abs(k - len(text) / 2))
+            out.append(lambda run, x, y: stacked(run, x, y, [mid], pad=self.halo))
+        return out
+
+    @staticmethod
+    def _interior_points(part, n: int = 6) -> list[tuple[float, float]]:
+        """Good places for an area's name: the centre of its largest inscribed circle, then the grid points
+        farthest from its edge (room for a long name in a long country)."""
+        centre = shapely.get_coordinates(shapely.maximum_inscribed_circle(part, 1.0))[0]
+        x0, y0, x1, y1 = part.bounds
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 14)[1:-1], np.linspace(y0, y1, 10)[1:-1])
+        pts = shapely.points(gx.ravel(), gy.ravel())
+        pts = pts[shapely.contains_xy(part, gx.ravel(), gy.ravel())]
+        clear = shapely.distance(pts, part.boundary)
+        best = [tuple(shapely.get_coordinates(p)[0]) for p in pts[np.argsort(-clear)[: n - 1]]]
+        return [tuple(centre), *best]
+
+    @staticmethod
+    def _inside_area(part, boxes: list[Box], share: float) -> bool:
+        area, union = _union_area(boxes)
+        return shapely.contains(part, union) or shapely.intersection(part, union).area >= share * area
 
     # -- lines ----------------------------------------------------------------------------------
     def _road_groups(self) -> list[tuple[int, str, np.ndarray]]:
-        """(rank, name, feature indices) of named streets and rivers, most important first (vectorised)."""
+        """(rank, name, feature indices) of named rivers and streets, most important first (vectorised)."""
         sc = self.scene
         idx = np.array([i for i, (k, n) in enumerate(zip(sc.kinds, sc.names)) if n and k in ROAD_RANK], int)
         if idx.size == 0:
@@ -184,50 +354,65 @@ class Placer:
         starts = np.searchsorted(inverse[members], np.arange(len(names) + 1))
         return [(int(ranks[g]), str(names[g]), idx[members[starts[g] : starts[g + 1]]]) for g in order]
 
-    def place_lines(self) -> None:
+    def place_lines(self, repeats: bool = False) -> None:
+        """One label per river and street (`repeats`=False), or more of them along long ones, spaced apart."""
         sc, t = self.scene, self.typo
-        repeat = 420 * self.unit
         for rank, name, members in self._road_groups():
+            if name.strip().casefold() == self.title:
+                continue
+            if repeats and len(self.named.get(name.casefold(), ())) != 1:
+                continue
             water = any(sc.kinds[i] is Kind.WATERWAY for i in members)
             font = t.water_font if water else t.label_font
-            run = self._run(name, font, t.label_size * ROAD_SCALE[rank], 0.1 if water else t.letter_spacing)
-            lines = shapely.get_parts(sc.geometries[members])
-            merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-            merged = sorted(merged, key=lambda g: -g.length)
-            placed: list[np.ndarray] = []
-            for part in merged[:4]:
-                if part.length < run.width + 2 * run.font.getSize() or len(placed) >= 3:
+            # Street names are set tight: widely spaced letters let the road's colour through between them.
+            spacing = 0.1 if water else min(t.letter_spacing, 0.06)
+            run = self._run(name, font, t.label_size * ROAD_SCALE[rank], spacing)
+            if name not in self._road_cache:
+                lines = shapely.get_parts(sc.geometries[members])
+                merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+                self._road_cache[name] = sorted(merged, key=lambda g: -g.length)[:4]
+            for part in self._road_cache[name]:
+                if part.length < run.width + 2 * run.font.getSize():
                     break
-                self._on_line(run, name, part, water, placed, repeat)
                 if not self._spend():
                     return
+                if self._on_line(run, name, part, water, 1.0 if repeats else STREET_SHARE, 3 if repeats else 1):
+                    break
 
-    def _on_line(self, run, name, part, water, placed, repeat) -> None:
+    def _on_line(self, run, name, part, water, share: float, upto: int) -> bool:
+        """Place the name along `part` until the name is on the map `upto` times; True when it then is."""
         coords = shapely.get_coordinates(part)
-        total, width = part.length, run.width
-        slack = total - width - run.font.getSize()
-        n_max = max(1, min(3, int(total // (width + repeat))))
-        for frac in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
-            if len(placed) >= n_max:
-                return
-            start = run.font.getSize() / 2 + frac * slack
-            centre = shapely.get_coordinates(part.interpolate(start + width / 2))[0]
-            if any(np.hypot(*(centre - c)) < repeat for c in placed):
+        width = run.width
+        slack = part.length - width - run.font.getSize()
+        starts = run.font.getSize() / 2 + np.array([0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95]) * slack
+        centres = shapely.get_coordinates(shapely.line_interpolate_point(part, starts + width / 2))
+        if self._centres:  # where the map has fewest names yet: no column of names down the middle of a grid
+            placed = np.array(self._centres)
+            far = np.hypot(*(centres[:, None, :] - placed[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+            order = np.argsort(-np.minimum(far, self.spacing / 2), kind="stable")
+            starts, centres = starts[order], centres[order]
+        for start, (x, y) in zip(starts, centres):
+            if len(self.named.get(name.casefold(), ())) >= upto:
+                return True
+            if not self._wanted(name, x, y):
                 continue
             laid = along(run, coords, start, pad=self.halo)
-            if laid is None or not self._fits(laid[1]):
+            if laid is None or (area := self._fits(laid[1], share)) is None:
                 continue
-            color = self.typo.water_color if water else self.typo.label_color
-            self._take(Label(name, "water" if water else "road", run, laid[0], laid[1], color))
-            placed.append(centre)
+            color = self.water_color if water else self.label_color
+            self._take(Label(name, "water" if water else "road", run, laid[0], laid[1], color), area, (x, y))
+        return len(self.named.get(name.casefold(), ())) >= upto
 
 
 def place_labels(
     scene: Scene, typo: Typography, reserved: list[Box] = (), *, cancel: CancelToken = NEVER
 ) -> list[Label]:
-    """Every label that fits, most important first: places, POIs, areas, then street and river names."""
+    """Every label that fits, most important first (see the module's docstring for the order)."""
     placer = Placer(scene, typo, list(reserved), cancel)
-    placer.place_points()
-    placer.place_areas()
+    placer.place_areas(regions=True)
+    placer.place_places()
+    placer.place_areas(regions=False)
     placer.place_lines()
+    placer.place_points()
+    placer.place_lines(repeats=True)
     return placer.labels

@@ -3,6 +3,7 @@ collision index labels are checked against."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -105,6 +106,25 @@ def straight(run: GlyphRun, x: float, y: float, align: str = "center", pad: floa
     xf = np.column_stack([np.ones_like(starts), np.zeros_like(starts), starts, np.full_like(starts, base)])
     box = (x0 - pad, base - run.cap * 1.15 - pad, x0 + width + pad, base + run.descent * 0.6 + pad)
     return xf, box
+
+
+def stacked(run: GlyphRun, x: float, y: float, breaks: list[int], pad: float = 0.0) -> tuple[np.ndarray, list[Box]]:
+    """Horizontal text in centred lines, broken at the glyphs `breaks` (spaces: each is left invisible at the end
+    of its line), the block's middle on (x, y); one box per line, grown by pad."""
+    cuts = [0, *[b + 1 for b in breaks], len(run.advances)]
+    step = run.cap * 1.15 + run.descent * 0.6 + run.cap * 0.45
+    top = y - step * (len(cuts) - 2) / 2
+    xf = np.zeros((len(run.advances), 4))
+    boxes: list[Box] = []
+    for line, (a, b) in enumerate(itertools.pairwise(cuts)):
+        end = b - 1 if line < len(cuts) - 2 else b  # the break's space is not part of the line's width
+        adv = run.advances[a:end]
+        x0 = x - adv.sum() / 2
+        base = top + line * step + run.cap / 2
+        starts = x0 + np.concatenate([[0.0], np.cumsum(run.advances[a:b])[:-1]])
+        xf[a:b] = np.column_stack([np.ones_like(starts), np.zeros_like(starts), starts, np.full_like(starts, base)])
+        boxes.append((x0 - pad, base - run.cap * 1.15 - pad, x0 + adv.sum() + pad, base + run.descent * 0.6 + pad))
+    return xf, boxes
 
 
 def _interp(coords: np.ndarray, cum: np.ndarray, d: np.ndarray) -> np.ndarray:

@@ -25,3 +25,7 @@ class Typography:
     ink: str = "#2b2118"  # colour of scale bar, north arrow, cartouche lines
     water_font: str = "EBGaramond-Italic.ttf"  # names of seas, lakes and rivers
     water_color: str = "#2f5d86"
+    # Density: labels cover at most this fraction of the picture, and there are at most `label_density` of them
+    # per megapixel of the picture brought to a 1024-px short side (both scale with the output size).
+    label_budget: float = 0.025
+    label_density: float = 50.0
