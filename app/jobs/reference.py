@@ -67,7 +67,7 @@ def _overlay_mask(meta, data, size, title, labels, scale_bar, north_arrow, user_
         style=str(meta.get("style")),
         size=size,
         title=title or "",  # the title it was drawn with; none → none
-        subtitle=meta.get("subtitle") or None,
+        subtitle=meta.get("subtitle") or "",  # the subtitle it was drawn with (metadata records it); none → none
         margin=float(meta.get("margin", 0.06)),
         rotation=float(meta.get("rotation", 0.0)),
         kinds=frozenset(Kind(k) for k in kinds) if isinstance(kinds, list) else None,
