@@ -117,12 +117,13 @@ def ground_meters_per_px(frame: Frame) -> float:
     return float(np.mean(dist) / (2 * k))
 
 
-def scale_spread(frame: Frame, n: int = 5) -> float:
+def scale_spread(frame: Frame, n: int = 7) -> float:
     """How much the map's scale varies over the picture: the largest over the smallest geodesic metres per pixel,
     measured east-west and north-south at n × n points across the canvas (inside the margins, on the globe).
 
-    1.0 on a city map; a world map in Equal Earth reaches 2 and more (the scale differs with latitude and, the
-    projection being equal-area rather than conformal, with direction too). inf when nothing can be measured.
+    About 1.0 on a city or a small country; 2 to 3 on Europe or the world in Equal Earth (the scale differs with
+    latitude and, the projection being equal-area rather than conformal, with direction). inf when nothing can
+    be measured.
     """
     m = frame.margin
     cols, rows = np.meshgrid(np.linspace(m, frame.width - m, n), np.linspace(m, frame.height - m, n))
