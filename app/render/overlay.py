@@ -155,7 +155,7 @@ def draw_label(canvas: skia.Canvas, label: Label, typo: Typography, unit: float)
     halo_w = typo.halo_width * unit
     if halo_w > 0:
         inside_area = label.role in ("water", "area")
-        alpha = 110 if inside_area else 235
+        alpha = 235  # a faint halo let a dark painting (navy water) swallow the names inside areas
         halo = skia.Paint(AntiAlias=True, Color=hex_color(typo.halo_color, alpha), Style=skia.Paint.kStroke_Style)
         halo.setStrokeWidth(halo_w * (1.4 if inside_area else 2.0))
         halo.setStrokeJoin(skia.Paint.kRound_Join)

@@ -47,23 +47,27 @@ SUBURBS = [("Kallio", "suburb", 0.66, 0.82), ("Töölö", "suburb", 0.25, 0.78),
 SUBURBS += [("Kruununhaka", "quarter", 0.72, 0.58), ("Kamppi", "neighbourhood", 0.33, 0.50)]
 
 
-def _xy(fx: float, fy: float) -> tuple[float, float]:
-    w, s, e, n = CAPITAL_BOUNDS
-    return w + fx * (e - w), s + fy * (n - s)
-
-
-def coast_lat(lon: float) -> float:
+def _coast(lon: float, bounds=CAPITAL_BOUNDS) -> float:
     """Latitude of the shore at `lon`: a ragged coast with two bays and a headland."""
-    w, s, e, n = CAPITAL_BOUNDS
+    w, s, e, n = bounds
     t = (lon - w) / (e - w)
     return s + (n - s) * (0.16 + 0.06 * math.sin(t * 9.0) + 0.03 * math.sin(t * 23.0 + 1.0))
 
 
-def write_harbour_capital(path: Path, seed: int = 3, n_minor: int = 150) -> Path:
+def write_harbour_capital(path: Path, seed: int = 3, n_minor: int = 150, bounds=CAPITAL_BOUNDS) -> Path:
+    """The capital; smaller `bounds` make the same town at village size (few cafés: `n_minor`)."""
     rng = np.random.default_rng(seed)
-    w, s, e, n = CAPITAL_BOUNDS
+    w, s, e, n = bounds
+
+    def _xy(fx: float, fy: float) -> tuple[float, float]:
+        return w + fx * (e - w), s + fy * (n - s)
+
+    def coast_lat(lon: float) -> float:
+        return _coast(lon, bounds)
+
+    d = (n - s) / 0.035  # offsets below are for the capital's size
     osm = _Osm()
-    osm.way([(lon, coast_lat(lon)) for lon in np.linspace(w - 0.003, e + 0.003, 90)], {"natural": "coastline"})
+    osm.way([(lon, coast_lat(lon)) for lon in np.linspace(w - 0.003 * d, e + 0.003 * d, 90)], {"natural": "coastline"})
     # Streets: a grid of residential and tertiary streets, each long one in several ways with one name; the
     # ways reach a little past the extract's edge (as Overpass returns them).
     names = ["Runeberg", "Fredrik", "Annan", "Albert", "Iso Robert", "Bulevardi", "Lönnrot", "Kalevan", "Uudenmaan"]
@@ -74,13 +78,13 @@ def write_harbour_capital(path: Path, seed: int = 3, n_minor: int = 150) -> Path
         xs = np.linspace(-0.03, 1.03, 6)
         for a, b in itertools.pairwise(xs):
             pa, pb = _xy(a, fy + 0.01 * a), _xy(b, fy + 0.01 * b)
-            if pa[1] > coast_lat(pa[0]) + 0.001 and pb[1] > coast_lat(pb[0]) + 0.001:
+            if pa[1] > coast_lat(pa[0]) + 0.001 * d and pb[1] > coast_lat(pb[0]) + 0.001 * d:
                 osm.way([pa, pb], {"highway": cls, "name": f"{names[k % len(names)]}katu"})
         k += 1
     for j, fx in enumerate(np.arange(0.05, 1.0, 0.075)):
         cls = "tertiary" if j % 4 == 1 else "residential"
         lon = _xy(fx, 0)[0]
-        south = (coast_lat(lon) + 0.0012 - s) / (n - s)
+        south = (coast_lat(lon) + 0.0012 * d - s) / (n - s)
         ys = np.linspace(south, 1.03, 4)
         for a, b in itertools.pairwise(ys):
             osm.way([_xy(fx, a), _xy(fx + 0.01, b)], {"highway": cls, "name": f"{names[k % len(names)]}tie"})
@@ -111,14 +115,14 @@ def write_harbour_capital(path: Path, seed: int = 3, n_minor: int = 150) -> Path
     while placed < n_minor:
         x, y = rng.uniform(0.05, 0.95), rng.uniform(0.2, 0.98)
         lon, lat = _xy(x, y)
-        if lat < coast_lat(lon) + 0.0008:
+        if lat < coast_lat(lon) + 0.0008 * d:
             continue
         name = SILLY[placed % len(SILLY)] if placed < 2 * len(SILLY) else f"Café {placed}"
         osm.node(lon, lat, {**kinds[placed % len(kinds)], "name": name})
         placed += 1
     header = '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="mapbrush-tests">'
-    bounds = '  <bounds minlon="{}" minlat="{}" maxlon="{}" maxlat="{}"/>'.format(*CAPITAL_BOUNDS)
-    path.write_text("\n".join([header, bounds, *osm.nodes, *osm.ways, "</osm>"]) + "\n", encoding="utf-8")
+    box = '  <bounds minlon="{}" minlat="{}" maxlon="{}" maxlat="{}"/>'.format(*bounds)
+    path.write_text("\n".join([header, box, *osm.nodes, *osm.ways, "</osm>"]) + "\n", encoding="utf-8")
     return path
 
 
@@ -127,7 +131,7 @@ def write_gpx_run(path: Path) -> Path:
     t = np.linspace(0.05, 0.95, 200)
     w, _s, e, _n = CAPITAL_BOUNDS
     lon = w + t * (e - w)
-    lat = np.array([coast_lat(x) for x in lon]) + 0.0012 + 0.0006 * np.sin(t * 31.0)
+    lat = np.array([_coast(x) for x in lon]) + 0.0012 + 0.0006 * np.sin(t * 31.0)
     pts = "\n".join(f'      <trkpt lat="{la:.6f}" lon="{lo:.6f}"></trkpt>' for lo, la in zip(lon, lat))
     path.write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="mapbrush-tests" '
