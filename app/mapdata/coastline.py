@@ -21,7 +21,9 @@ import shapely
 from shapely.geometry import LineString, box
 
 GAP = 0.01  # an end and a start closer than this share of the box size (and than the edge) are joined
+BRIDGE = 0.25  # ... and up to this share, with a warning: the shore between them is missing
 CUT_SLACK = 0.03  # an end this share of the box size from the edge is where an extract cut the way: no warning
+KM = 111.32  # km in a degree of latitude
 DECIDED = 0.75  # share of a face's votes that makes it sea or land
 
 
@@ -47,43 +49,129 @@ def sea_polygons(
     is land) is said in `warnings`, one line each, instead of being guessed.
     """
     notes = warnings if warnings is not None else []
-    frame = box(*bounds)
-    if frame.area <= 0 or not np.all(np.isfinite(bounds)):
+    if not np.all(np.isfinite(bounds)) or box(*bounds).area <= 0:
         return None
     lines = _pieces(coastlines)
-    if not len(lines) or not shapely.intersects(frame, shapely.multilinestrings(lines)):
+    if not len(lines) or not shapely.intersects(box(*bounds), shapely.multilinestrings(lines)):
         return None  # no shore on the map: it is all land or all sea, and nothing here says which
+    # work where a unit is as long east-west as north-south, so distances and sides mean the same in both directions
+    k = max(math.cos(math.radians((bounds[1] + bounds[3]) / 2)), 0.05)
+    lines = shapely.transform(lines, lambda c: c * (k, 1.0))
+    sea = _sea(lines, (bounds[0] * k, bounds[1], bounds[2] * k, bounds[3]), notes, k)
+    return None if sea is None else shapely.transform(sea, lambda c: c * (1.0 / k, 1.0))
+
+
+def _sea(lines: np.ndarray, bounds, notes: list[str], k: float) -> shapely.Geometry | None:
+    frame = box(*bounds)
     size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-    lines = _join_gaps(lines, bounds, size * GAP)
+    lines, wide = _join_gaps(lines, bounds, size * GAP, size * BRIDGE)
+    if wide:
+        km, at = max((g.length * KM, g.coords[0]) for g in wide)
+        notes.append(
+            f"the coastline has {len(wide)} gap{'s' if len(wide) > 1 else ''} inside the map (the widest {km:.1f} km, "
+            f"at {_lonlat(at, k)}); the shore is drawn straight across, so the sea near it may be off"
+        )
+    islands, lines = _islands(lines, frame)
+    if len(lines):
+        sea, unclear = _sea_of_faces(lines, frame, bounds, notes, k)
+    else:  # islands alone: the outermost say whether the water around them is sea
+        sea, unclear = _around_islands(islands, frame)
+    if unclear > 0:
+        part = "" if sea is None else " in " + (f"{unclear:.0%}" if unclear >= 0.01 else "under 1%") + " of the map"
+        notes.append(
+            f"the coastline ways disagree about which side is land{part}; "
+            + ("that part is not drawn as sea" if sea is not None else "drawing the coastline only")
+        )
+    if sea is None:
+        return None
+    sea = islands.carve(sea)
+    return None if sea.is_empty else sea
+
+
+class _Islands:
+    """Closed shores wholly inside the box that touch no other: their orientation alone says where the land is
+    (counter-clockwise: an island; clockwise: a lagoon), nested rings taken from the outside in."""
+
+    def __init__(self, polys: np.ndarray, ccw: np.ndarray) -> None:
+        self.polys, self.ccw = polys, ccw
+        inner, outer = shapely.STRtree(polys).query(polys, predicate="within") if len(polys) else ([], [])
+        inner = np.asarray(inner, int)[np.asarray(inner) != np.asarray(outer)]
+        self.depth = np.bincount(inner, minlength=len(polys))
+
+    def __len__(self) -> int:
+        return len(self.polys)
+
+    def outermost(self) -> tuple[np.ndarray, np.ndarray]:
+        top = self.depth == 0
+        return self.polys[top], self.ccw[top]
+
+    def carve(self, sea):
+        for d in range(int(self.depth.max()) + 1 if len(self) else 0):
+            at = self.depth == d
+            # the rings are disjoint, so a MultiPolygon of them is valid as it is: no union needed
+            if np.any(at & self.ccw):
+                sea = shapely.difference(sea, shapely.multipolygons(self.polys[at & self.ccw]))
+            if np.any(at & ~self.ccw):
+                sea = shapely.union(sea, shapely.multipolygons(self.polys[at & ~self.ccw]))
+        return sea
+
+
+def _islands(lines: np.ndarray, frame) -> tuple[_Islands, np.ndarray]:
+    """Split the loose rings (see _Islands) from the shores that cut the box or each other."""
+    shapely.prepare(frame)
+    cand = np.flatnonzero(
+        shapely.is_closed(lines) & (shapely.get_num_points(lines) >= 4) & shapely.contains_properly(frame, lines)
+    )
+    if len(cand):
+        coords, idx = shapely.get_coordinates(lines[cand], return_index=True)
+        rings = shapely.linearrings(coords, indices=idx)
+        hit, _ = shapely.STRtree(lines).query(lines[cand], predicate="intersects")
+        loose = (np.bincount(hit, minlength=len(cand)) == 1) & shapely.is_valid(shapely.polygons(rings))
+        cand, rings = cand[loose], rings[loose]
+    else:
+        rings = np.empty(0, object)
+    rest = np.ones(len(lines), bool)
+    rest[cand] = False
+    return _Islands(shapely.polygons(rings), shapely.is_ccw(rings)), lines[rest]
+
+
+def _around_islands(islands: _Islands, frame) -> tuple[shapely.Geometry | None, float]:
+    """The sea when the box holds islands only: the frame if the outermost rings are islands, else none."""
+    polys, ccw = islands.outermost()
+    length = shapely.length(polys)
+    share = float(length[ccw].sum() / length.sum())
+    if share >= DECIDED:
+        return frame, 0.0
+    if share <= 1 - DECIDED:
+        return None, 0.0
+    return None, 1.0
+
+
+def _sea_of_faces(
+    lines: np.ndarray, frame, bounds, notes: list[str], k: float
+) -> tuple[shapely.Geometry | None, float]:
+    """The sea of the faces the open shores cut the box into, and the share of the box left undecided."""
     extensions, deep = _extensions(lines, bounds)
     if deep:
-        far = max(deep, key=lambda d: d[0])[1]
+        km, far = max((seg.length * KM, p) for seg, p in deep)
         many = len(deep) > 1
         notes.append(
             f"{len(deep)} coastline end{'s' if many else ''} stop{'' if many else 's'} well inside the map (the "
-            f"farthest {_km_inside(far, bounds):.1f} km from its edge, at {_lonlat(far)}); the shore is drawn on to "
-            "the edge from there, so the sea near it may be off"
+            f"farthest at {_lonlat(far, k)}, {km:.1f} km from the edge); the shore is drawn on to the edge from there, "
+            "so the sea near it may be off"
         )
     shores = np.concatenate([lines, extensions]) if len(extensions) else lines
     faces = _faces(shores, frame)
     if not len(faces):
-        return None
+        return None, 0.0
     sea_w, land_w = _votes(shores, faces, bounds)
     total = sea_w + land_w
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, sea_w / total, 0.5)
     sea = faces[(total > 0) & (share >= DECIDED)]
     unclear = faces[(total > 0) & (share > 1 - DECIDED) & (share < DECIDED)]
-    if len(unclear):
-        pct = 100 * float(shapely.area(unclear).sum()) / frame.area
-        where = "" if not len(sea) else f" in {pct:.0f}% of the map"
-        notes.append(
-            f"the coastline ways disagree about which side is land{where}; "
-            + ("that part is not drawn as sea" if len(sea) else "drawing the coastline only")
-        )
-    if not len(sea):
-        return None
-    return shapely.union_all(sea)
+    unclear_share = float(shapely.area(unclear).sum()) / frame.area if len(unclear) else 0.0
+    return (shapely.union_all(sea) if len(sea) else None), unclear_share
 
 
 def _pieces(coastlines: np.ndarray) -> np.ndarray:
@@ -114,34 +202,44 @@ def _ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return first, last, is_open
 
 
-def _join_gaps(lines: np.ndarray, bounds, tol: float) -> np.ndarray:
-    """Join an end to a start that lies within `tol` of it and nearer than either is to the box's edge."""
+def _join_gaps(lines: np.ndarray, bounds, tol: float, reach: float) -> tuple[np.ndarray, list[LineString]]:
+    """Join an end to a start that is nearer to it than either is to the box's edge, nearest pairs first.
+
+    Gaps up to `tol` are the slips of mappers and tools; wider ones, up to `reach`, are shore the data lacks (a way
+    missing from the extract): they are bridged straight, if that crosses no other shore, and returned to be told.
+    """
     first, last, is_open = _ends(lines)
     idx = np.flatnonzero(is_open)
-    if not len(idx) or tol <= 0:
-        return lines
-    starts = shapely.points(first[idx])
-    tree = shapely.STRtree(starts)
-    a, b = tree.query(shapely.points(last[idx]), predicate="dwithin", distance=tol)
+    if not len(idx) or reach <= 0:
+        return lines, []
+    a, b = shapely.STRtree(shapely.points(first[idx])).query(
+        shapely.points(last[idx]), predicate="dwithin", distance=reach
+    )
     if not len(a):
-        return lines
+        return lines, []
     ends_at, starts_at = last[idx][a], first[idx][b]
     gap = np.hypot(*(ends_at - starts_at).T)
     room = np.minimum(_edge_distance(ends_at, bounds), _edge_distance(starts_at, bounds))
-    short_ring = (a == b) & (shapely.get_num_points(lines[idx][a]) < 3)
+    short_ring = (a == b) & (shapely.get_num_points(lines[idx][a]) < 4)
     keep = (gap < room) & ~short_ring
-    used_end, used_start, links = set(), set(), []
+    tree = shapely.STRtree(lines)
+    used_end, used_start, links, wide = set(), set(), [], []
     for k in np.flatnonzero(keep)[np.argsort(gap[keep], kind="stable")]:
         if a[k] in used_end or b[k] in used_start:
             continue
+        link = LineString([ends_at[k], starts_at[k]]) if gap[k] > 0 else None
+        if gap[k] > tol and len(tree.query(link, predicate="crosses")):
+            continue
         used_end.add(a[k])
         used_start.add(b[k])
-        links.append(LineString([ends_at[k], starts_at[k]]) if gap[k] > 0 else None)
+        if link is not None:
+            links.append(link)
+            if gap[k] > tol:
+                wide.append(link)
     if not used_end:
-        return lines
-    links = [g for g in links if g is not None]
+        return lines, []
     merged = shapely.line_merge(shapely.multilinestrings([*lines, *links]), directed=True)
-    return shapely.get_parts(merged)
+    return shapely.get_parts(merged), wide
 
 
 def _direction(line: LineString, at_end: bool, reach: float) -> np.ndarray:
@@ -185,16 +283,21 @@ def _extensions(lines: np.ndarray, bounds) -> tuple[np.ndarray, list]:
             if inside <= 0:
                 continue
             line = lines[i]
-            ray, near = _to_edge(p, _direction(line, at_end, size * 0.005), bounds)
-            options = [near]
+            heading = _direction(line, at_end, size * 0.005)
+            ray, near = _to_edge(p, heading, bounds)
+            options = []
             if ray is not None and np.hypot(*(ray - p)) <= 2 * inside + size * 0.002:
-                options.insert(0, ray)  # the way heads for a near edge: follow it there
+                options.append(ray)  # the way heads for a near edge: follow it there
+            if np.dot(near - p, heading) >= -0.5 * np.hypot(*(near - p)) * np.hypot(*heading):
+                options.append(near)  # else the nearest edge lies behind it: going there would double back
+            if ray is not None and not options:
+                options.append(ray)
+            options = options or [near]
             segs = [LineString([p, q] if at_end else [q, p]) for q in options]
             clear = [s for s in segs if not len(tree.query(s, predicate="crosses"))]
             out.append((clear or segs)[0])
-            seg_len = _last_segment(line, at_end)
-            if inside > max(size * CUT_SLACK, 2 * seg_len):
-                deep.append((inside, p))
+            if out[-1].length > max(size * CUT_SLACK, 2 * _last_segment(line, at_end)):
+                deep.append((out[-1], tuple(p)))  # more shore made up than an extract tool's cut explains
     return np.array(out, dtype=object), deep
 
 
@@ -247,23 +350,20 @@ def _votes(shores: np.ndarray, faces: np.ndarray, bounds) -> tuple[np.ndarray, n
     mid = a + d / 2
     eps = np.minimum(length * 0.25, size * 1e-5)[:, None]
     right = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]
-    tree = shapely.STRtree(faces)
-    out = []
-    for pts in (mid + right * eps, mid - right * eps):
-        pt_idx, face_idx = tree.query(shapely.points(pts), predicate="within")
-        w = np.zeros(len(faces))
-        np.add.at(w, face_idx, length[pt_idx])
-        out.append(w)
-    return out[0], out[1]
+    pts = np.concatenate([mid + right * eps, mid - right * eps])
+    weight = np.concatenate([length, -length])  # + sea, - land
+    order = np.argsort(pts[:, 0], kind="stable")
+    pts, weight, xs = pts[order], weight[order], pts[order, 0]
+    shapely.prepare(faces)
+    sea_w, land_w = np.zeros(len(faces)), np.zeros(len(faces))
+    for f, (x0, y0, x1, y1) in enumerate(shapely.bounds(faces)):
+        cand = np.arange(np.searchsorted(xs, x0, side="left"), np.searchsorted(xs, x1, side="right"))
+        cand = cand[(pts[cand, 1] >= y0) & (pts[cand, 1] <= y1)]
+        w = weight[cand[shapely.contains_xy(faces[f], pts[cand, 0], pts[cand, 1])]]
+        sea_w[f], land_w[f] = w[w > 0].sum(), -w[w < 0].sum()
+    return sea_w, land_w
 
 
-def _km_inside(p, bounds) -> float:
-    """About how many km the point lies inside the box."""
-    kx = 111.32 * max(math.cos(math.radians((bounds[1] + bounds[3]) / 2)), 0.01)
-    x, y = float(p[0]), float(p[1])
-    return min((x - bounds[0]) * kx, (bounds[2] - x) * kx, (y - bounds[1]) * 111.32, (bounds[3] - y) * 111.32)
-
-
-def _lonlat(p) -> str:
-    lon, lat = float(p[0]), float(p[1])
+def _lonlat(p, k: float) -> str:
+    lon, lat = float(p[0]) / k, float(p[1])
     return f"{abs(lat):.4f}° {'N' if lat >= 0 else 'S'} {abs(lon):.4f}° {'E' if lon >= 0 else 'W'}"

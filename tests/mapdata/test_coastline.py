@@ -94,6 +94,15 @@ def test_pieces_that_do_not_quite_meet_are_joined():
     assert 40 < sea.area < 55 and notes == []
 
 
+def test_a_missing_stretch_of_shore_is_bridged_and_told():
+    # the way between x=4 and x=6 is not in the file: both ends are far from the edge and near each other
+    notes = []
+    sea = sea_polygons(lines([(x, 5) for x in range(-1, 5)], [(x, 5) for x in range(6, 12)]), BOX, warnings=notes)
+    assert sea.area == pytest.approx(50) and sea.contains(Point(5, 4.9))
+    (note,) = notes
+    assert note.startswith("the coastline has 1 gap inside the map (the widest 221.8 km, at 5.0000° N 4.0000° E)")
+
+
 def test_a_shore_that_stops_far_inside_the_map_is_finished_and_warned_about():
     notes = []
     # nodes every unit: an extract tool would not have cut it half a box short of the edge
@@ -101,6 +110,15 @@ def test_a_shore_that_stops_far_inside_the_map_is_finished_and_warned_about():
     assert sea is not None and sea.contains(Point(2, 2)) and not sea.contains(Point(2, 8))
     (note,) = notes
     assert note.startswith("1 coastline end stops well inside the map") and "may be off" in note
+
+
+def test_a_shore_that_stops_with_its_back_to_the_nearest_edge_goes_on_ahead():
+    # it ends 2 from the west edge, heading east: the shore is carried east, not back over itself
+    notes = []
+    sea = sea_polygons(lines([(x, 5) for x in (-1, 0, 1, 2)]), BOX, warnings=notes)
+    assert sea is not None and sea.contains(Point(8, 2)) and not sea.contains(Point(8, 8))
+    assert sea.area == pytest.approx(50)
+    assert len(notes) == 1 and "well inside the map" in notes[0]
 
 
 def test_shores_that_disagree_leave_that_part_undecided_and_say_so():
