@@ -39,7 +39,8 @@ def _creativity(text: str):
 
 
 def _layers(text: str):
-    """'water,roads' → (kinds, labels named?): the layer names of app/mapdata/layers.py, or Kind values."""
+    """'water,roads' → layers.Selection (kinds, labels named?, imagery named?): the layer names of
+    app/mapdata/layers.py, or Kind values."""
     from app.mapdata.layers import UnknownLayer, parse_layers
 
     try:
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--frame", type=int, metavar="N",
                    help="data in groups far apart (a warning lists them): frame group N only")  # fmt: skip
     r.add_argument("--layers", type=_layers, help="comma-separated layers to draw, e.g. water,roads (default: all)")
-    r.add_argument("--hide", type=_layers, help="comma-separated layers to leave out, e.g. buildings,labels")
+    r.add_argument("--hide", type=_layers, help="comma-separated layers to leave out, e.g. buildings,labels,imagery")
     r.add_argument("--no-labels", action="store_true", help="no street or place names")
     r.add_argument("--no-scale-bar", action="store_true")
     r.add_argument("--no-north-arrow", action="store_true")
@@ -162,11 +163,13 @@ def cmd_render(args) -> int:
         raise InputError("no input files given (try `mapbrush render --example`)")
     for path in inputs:  # every input error is found before any work starts
         check_map_file(path)
-    kinds = args.layers[0] if args.layers else None
+    kinds = args.layers.kinds if args.layers else None
     labels = not args.no_labels
+    imagery = args.layers.imagery if args.layers else True  # --layers draws the pictures only when named
     if args.hide:
-        kinds = (kinds or frozenset(Kind)) - args.hide[0]
-        labels = labels and not args.hide[1]  # --hide labels
+        kinds = (kinds or frozenset(Kind)) - args.hide.kinds
+        labels = labels and not args.hide.labels  # --hide labels
+        imagery = imagery and not args.hide.imagery  # --hide imagery (pictures, overlays, images)
     out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
     check_output(out, inputs)
     req = RenderRequest(
@@ -183,6 +186,7 @@ def cmd_render(args) -> int:
         frame=args.frame,
         kinds=kinds,
         labels=labels,
+        imagery=imagery,
         scale_bar=not args.no_scale_bar,
         north_arrow=not args.no_north_arrow,
         user_styles_dir=args.styles_dir or user_styles_dir(),

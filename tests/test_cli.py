@@ -170,6 +170,9 @@ def test_layers_by_their_readme_names(tmp_path):
     assert singular["kinds"] == plural["kinds"] and "park" not in plural["kinds"] and "track" not in plural["kinds"]
     streets = _render_json(tmp_path, "--layers", "streets,motorway")
     assert "path" not in streets["kinds"] and "motorway" in streets["kinds"]
+    assert streets["imagery"] is False and meta["imagery"] is True  # --layers draws pictures only when named
+    pictures = _render_json(tmp_path, "--hide", "pictures")  # imagery's alias
+    assert pictures["imagery"] is False and len(pictures["kinds"]) == len(Kind) and pictures["labels"] is True
 
 
 def test_window_panel_styles_and_cli_share_the_layer_table():
@@ -179,7 +182,7 @@ def test_window_panel_styles_and_cli_share_the_layer_table():
     from app.ui.composition import LAYER_GROUPS
 
     assert STYLE_GROUPS is GROUPS
-    assert [n for n in LAYER_GROUPS if n != "labels"] == [layer.name for layer in PANEL]
+    assert [n for n in LAYER_GROUPS if n not in ("imagery", "labels")] == [layer.name for layer in PANEL]
     seen: set = set()
     for layer in PANEL:  # each checkbox hides exactly its own kinds
         assert not (seen & set(layer.kinds)), layer.name

@@ -40,6 +40,7 @@ class RenderRequest:
     dpi: float | None = None
     kinds: frozenset[Kind] | None = None  # layers to draw; None → all
     labels: bool = True
+    imagery: bool = True  # the pictures under the features (KML GroundOverlays); hidden ones do not frame the map
     scale_bar: bool = True
     north_arrow: bool = True
     user_styles_dir: Path | None = None
@@ -278,6 +279,8 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
 
     t = time.perf_counter()
     _check_some_drawn(req, data)
+    if not req.imagery and data.rasters:  # hidden like a kind: not drawn, not framed
+        data = replace(data, rasters=[])
     title, subtitle = titles_for(req, data)
     kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title, subtitle=subtitle,
               kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
@@ -305,13 +308,19 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
 
 
 def _check_some_drawn(req: RenderRequest, data: MapData) -> None:
-    """Layers that leave out every feature: say which layers the data has (an empty page is never written)."""
-    if req.kinds is None or not len(data) or getattr(data, "rasters", None):
+    """Layers that leave out every feature and picture: say what the data has (an empty page is never written)."""
+    pictures = len(getattr(data, "rasters", ()))
+    if (pictures and req.imagery) or (len(data) and (req.kinds is None or any(k in req.kinds for k in data.kinds))):
         return
-    if not any(k in req.kinds for k in data.kinds):
-        present = ", ".join(data.counts())
-        raise InputError(f"there is nothing to draw: the chosen layers leave out all {len(data):,} features "
-                         f"(the data has {present})")  # fmt: skip
+    s = "s" if pictures > 1 else ""
+    if not len(data):
+        if pictures:  # a KML of GroundOverlays only
+            raise InputError(f"there is nothing to draw: the data holds only {pictures:,} picture{s} (GroundOverlays) "
+                             "and the imagery layer is hidden")  # fmt: skip
+        return  # no data at all: compose says so
+    present = ", ".join(data.counts()) + (f", {pictures:,} picture{s} (imagery hidden)" if pictures else "")
+    raise InputError(f"there is nothing to draw: the chosen layers leave out all {len(data):,} features "
+                     f"(the data has {present})")  # fmt: skip
 
 
 def covered_share(masks: dict, size: tuple[int, int], enough: float = 1.0) -> float:
@@ -394,6 +403,7 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
         "dpi": req.dpi,
         "kinds": sorted(k.value for k in req.kinds) if req.kinds is not None else None,
         "labels": req.labels,
+        "imagery": req.imagery,
         "scale_bar": req.scale_bar,
         "north_arrow": req.north_arrow,
         "frame": req.frame,

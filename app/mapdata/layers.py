@@ -3,17 +3,24 @@
 A layer is a name for a set of kinds. The panel's layers do not overlap, so each checkbox hides exactly its own
 kinds; the broader and finer names (roads = streets + paths, green = parks + forest, major_roads, ...) are for the
 command line and the style files. Every Kind value ("motorway", "waterway", ...) is accepted as well, and so are
-singular and plural spellings ("park"/"parks", "building"/"buildings").
+singular and plural spellings ("park"/"parks", "building"/"buildings"). Two layer names are not kinds of feature:
+the labels (the overlay's names) and the imagery (pictures laid under the map, such as KML GroundOverlays).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from app.mapdata.model import Kind
 
 LABELS = "labels"  # street and place names: the overlay, not a kind of feature
+IMAGERY = "imagery"  # pictures under the features (MapData.rasters: KML GroundOverlays), not features either
+_NOT_KINDS: dict[str, str] = {LABELS: LABELS} | {
+    n: IMAGERY for n in (IMAGERY, "pictures", "picture", "overlays", "overlay", "images", "image")
+}
+NOT_KINDS_PANEL = (IMAGERY, LABELS)  # after the kinds' checkboxes in the window's Layers panel
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class UnknownLayer(ValueError):
 def known_names() -> str:
     names = [layer.name for layer in LAYERS]
     kinds = [k.value for k in Kind if k.value not in _LAYER_NAMES]
-    return f"{', '.join(names)}, {LABELS}; or a kind: {', '.join(kinds)}"
+    return f"{', '.join(names)}, {IMAGERY}, {LABELS}; or a kind: {', '.join(kinds)}"
 
 
 def is_layer(name: str) -> bool:
@@ -77,18 +84,27 @@ def kinds_of(name: str) -> tuple[Kind, ...]:
         raise UnknownLayer(f"unknown layer '{name}' (known: {known_names()})") from None
 
 
-def parse_layers(text: str | Iterable[str]) -> tuple[frozenset[Kind], bool]:
-    """'water,roads' → (their kinds, whether 'labels' was named). UnknownLayer names every bad name."""
+class Selection(NamedTuple):
+    """Layers named on a command line: their kinds, and whether the labels and the imagery were among them."""
+
+    kinds: frozenset[Kind]
+    labels: bool
+    imagery: bool
+
+
+def parse_layers(text: str | Iterable[str]) -> Selection:
+    """'water,roads,pictures' → their kinds, whether 'labels' and 'imagery' (or an alias) were named.
+    UnknownLayer names every bad name."""
     names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
     if not names:
         raise UnknownLayer(f"no layer named (known: {known_names()})")
-    bad = [n for n in names if _normal(n) != LABELS and not is_layer(n)]
+    bad = [n for n in names if _normal(n) not in _NOT_KINDS and not is_layer(n)]
     if bad:
         plural = "s" if len(bad) > 1 else ""
         raise UnknownLayer(f"unknown layer{plural} {', '.join(repr(b) for b in bad)} (known: {known_names()})")
-    labels = any(_normal(n) == LABELS for n in names)
-    kinds = frozenset(k for n in names if _normal(n) != LABELS for k in kinds_of(n))
-    return kinds, labels
+    special = {_NOT_KINDS.get(_normal(n)) for n in names}
+    kinds = frozenset(k for n in names if _normal(n) not in _NOT_KINDS for k in kinds_of(n))
+    return Selection(kinds, LABELS in special, IMAGERY in special)
 
 
 def _normal(name: str) -> str:

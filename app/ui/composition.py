@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.mapdata.layers import LABELS, PANEL
+from app.mapdata.layers import IMAGERY, LABELS, NOT_KINDS_PANEL, PANEL
 from app.mapdata.model import Kind
 
 SKETCH_LONG_SIDE = 1024
@@ -34,8 +34,10 @@ ASPECTS: dict[str, tuple[float, float] | None] = {
     "Custom": None,
 }
 # The Layers panel: the non-overlapping layers of app/mapdata/layers.py (the names `--layers`/`--hide` take), then
-# the labels (street and place names are the overlay, not a kind).
-LAYER_GROUPS: dict[str, frozenset[Kind]] = {p.name: frozenset(p.kinds) for p in PANEL} | {LABELS: frozenset()}
+# the imagery (pictures under the map) and the labels (street and place names, the overlay): not kinds.
+LAYER_GROUPS: dict[str, frozenset[Kind]] = {p.name: frozenset(p.kinds) for p in PANEL} | {
+    n: frozenset() for n in NOT_KINDS_PANEL
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class Composition:
             margin=self.margin,
             rotation=self.rotation,
             kinds=self.kinds(),
-            labels="labels" not in self.hidden,
+            labels=LABELS not in self.hidden,
+            imagery=IMAGERY not in self.hidden,
             user_styles_dir=user_styles_dir(),
             frame=self.frame_group or None,
         )
@@ -160,7 +163,7 @@ class Composition:
         changes["subtitle"] = meta["subtitle"] if isinstance(meta.get("subtitle"), str) else ""
         if isinstance(meta.get("seed"), int):
             changes["seed"], changes["seed_locked"] = meta["seed"], True
-        changes["hidden"] = _hidden_from(meta.get("kinds"), meta.get("labels", True))
+        changes["hidden"] = _hidden_from(meta.get("kinds"), meta.get("labels", True), meta.get("imagery", True))
         changes["frame_group"] = meta["frame"] if isinstance(meta.get("frame"), int) and meta["frame"] > 0 else 0
         if isinstance(meta.get("creativity"), int | float):
             changes["creativity"] = float(meta["creativity"])
@@ -175,7 +178,7 @@ def aspect_name(w: int, h: int) -> str:
     return "Custom"
 
 
-def _hidden_from(kinds: Any, labels: Any) -> frozenset[str]:
+def _hidden_from(kinds: Any, labels: Any, imagery: Any = True) -> frozenset[str]:
     hidden = set()
     if isinstance(kinds, list):
         shown = {k for k in kinds if isinstance(k, str)}
@@ -183,5 +186,7 @@ def _hidden_from(kinds: Any, labels: Any) -> frozenset[str]:
             if group and not ({k.value for k in group} & shown):
                 hidden.add(name)
     if labels is False:
-        hidden.add("labels")
+        hidden.add(LABELS)
+    if imagery is False:
+        hidden.add(IMAGERY)
     return frozenset(hidden)

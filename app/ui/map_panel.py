@@ -25,6 +25,7 @@ from app.ui.composition import ASPECTS, LAYER_GROUPS, Composition
 from app.ui.sizes import fit, papers_filled
 from app.ui.tasks import LoadedFile
 
+NOT_KINDS_TIPS = {"labels": "street and place names", "imagery": "pictures under the map (KML GroundOverlays)"}
 DROP_TEXT = "Drop GeoJSON, GPX, KML/KMZ, Shapefile or OSM files here"
 TITLE_DEBOUNCE_MS = 400  # typing in the title or subtitle re-renders this long after the last key
 
@@ -67,7 +68,7 @@ class MapPanel(QWidget):
         self.layer_boxes: dict[str, QCheckBox] = {}
         for i, name in enumerate(LAYER_GROUPS):
             cb = QCheckBox(name.title(), layers_box)
-            kinds = ", ".join(sorted(k.value for k in LAYER_GROUPS[name])) or "street and place names"
+            kinds = ", ".join(sorted(k.value for k in LAYER_GROUPS[name])) or NOT_KINDS_TIPS[name]
             cb.setToolTip(f"{kinds} (on the command line: --hide {name})")
             cb.setChecked(True)
             cb.toggled.connect(self.changed)

@@ -72,3 +72,16 @@ def test_a_dismissed_warning_stays_dismissed_when_only_the_style_changes(qtbot, 
 def test_a_clean_map_shows_no_warning(qtbot, window, load_map, town, hike):
     load_map(window, [town, hike])
     assert not window.messages.isVisible()
+
+
+def test_the_pictures_can_be_hidden_in_the_layers_panel(qtbot, window, load_map, tmp_path):
+    from tests.mapdata.kml_samples import village_kml
+
+    load_map(window, [village_kml(tmp_path, rotation=0.0)])
+    assert window.session.sketch.scene.rasters  # the scanned map is drawn
+    box = window.map_panel.layer_boxes["imagery"]
+    assert box.text() == "Imagery" and "GroundOverlay" in box.toolTip()
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        box.setChecked(False)
+    assert "imagery" in window.session.composition.hidden
+    assert not window.session.sketch.scene.rasters
