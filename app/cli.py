@@ -286,6 +286,7 @@ def _inspect_one(path: Path) -> dict:
         "format": src.format if src else "unknown",
         "crs": src.crs if src else None,
         "features": len(data),
+        "pictures": len(data.rasters),  # GroundOverlay images (the imagery layer), not features
         "dropped": src.dropped if src else 0,
         "kinds": data.counts(),
         "bounds": data.bounds(),
@@ -313,6 +314,8 @@ def _print_inspect(info: dict) -> None:
     print(f"  features  {info['features']}" + (f" ({info['dropped']} dropped)" if info["dropped"] else ""))
     for kind, n in info["kinds"].items():
         print(f"    {kind:<12} {n}")
+    if info["pictures"]:
+        print(f"  pictures  {info['pictures']} (GroundOverlay images: the imagery layer)")
     if info["bounds"]:
         b = info["bounds"]
         print(f"  bounds    lon {b[0]:.5f} … {b[2]:.5f}, lat {b[1]:.5f} … {b[3]:.5f}")

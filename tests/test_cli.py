@@ -83,6 +83,17 @@ def test_inspect_map_file_counts_kinds():
     assert info["kinds"].get("track", 0) >= 1 and info["kinds"].get("poi", 0) >= 1
     text = run("inspect", EXAMPLES / "harbour_town.geojson").stdout
     assert "building" in text and "bounds" in text
+    assert info["pictures"] == 0 and "pictures" not in text
+
+
+def test_inspect_counts_the_pictures_of_a_super_overlay(tmp_path):
+    from tests.mapdata.kml_samples import super_overlay_kmz
+
+    kmz = super_overlay_kmz(tmp_path / "survey.kmz")  # overlays only: the top tile and its 4 quarters, no placemarks
+    info = json.loads(run("inspect", kmz, "--json").stdout)
+    assert (info["features"], info["pictures"]) == (0, 5)
+    lines = run("inspect", kmz).stdout.splitlines()
+    assert "  features  0" in lines and any(line.startswith("  pictures  5 ") for line in lines)
 
 
 def test_missing_file(tmp_path):
