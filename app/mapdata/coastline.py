@@ -58,7 +58,13 @@ def sea_polygons(
     k = max(math.cos(math.radians((bounds[1] + bounds[3]) / 2)), 0.05)
     lines = shapely.transform(lines, lambda c: c * (k, 1.0))
     sea = _sea(lines, (bounds[0] * k, bounds[1], bounds[2] * k, bounds[3]), notes, k)
-    return None if sea is None else shapely.transform(sea, lambda c: c * (1.0 / k, 1.0))
+    if sea is None:
+        return None
+    sea = shapely.transform(sea, lambda c: c * (1.0 / k, 1.0))
+    if not sea.is_valid:  # a face closed through a point the shore passes twice (or made so by rounding)
+        parts = shapely.get_parts(shapely.make_valid(sea))
+        sea = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
+    return None if sea.is_empty else sea
 
 
 def _sea(lines: np.ndarray, bounds, notes: list[str], k: float) -> shapely.Geometry | None:

@@ -173,3 +173,25 @@ def test_helsinki_like_extract_drawn_the_other_way_round_swaps_land_and_sea(tmp_
     assert sea is not None
     assert not any(sea.contains(Point(p)) for p in hel.SEA_POINTS)
     assert all(sea.contains(Point(p)) for p in hel.LAND_POINTS)
+
+
+def test_a_shore_through_one_point_twice_gives_a_valid_sea():
+    sea = sea_polygons(lines([(2, 10), (8, 1), (2, 6), (8, 9), (2, 6), (5, 3), (1, 7)], [(3, 0), (-1, 0)]), BOX)
+    assert sea is not None and sea.is_valid
+
+
+def test_random_scribbles_give_a_valid_sea_inside_the_box_or_none():
+    rng = np.random.default_rng(7)
+    frame = shapely.box(*BOX).buffer(1e-9)
+    for _ in range(300):
+        shapes = []
+        for _ in range(rng.integers(1, 6)):
+            c = rng.uniform(-2, 12, (rng.integers(2, 8), 2))
+            if rng.random() < 0.3:
+                c = np.round(c)  # repeated and collinear nodes
+            if rng.random() < 0.3:
+                c = np.vstack([c, c[:1]])  # a ring
+            shapes.append(c)
+        sea = sea_polygons(lines(*shapes), BOX, warnings=[])
+        if sea is not None:
+            assert sea.is_valid and frame.contains(sea) and shapely.get_type_id(sea) in (3, 6)
