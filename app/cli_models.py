@@ -57,12 +57,27 @@ def cmd_doctor(args) -> int:
     hw = detect(torch_probe=probe_torch_runtime)
     tier = choose_tier(hw, catalog, args.tier)
     report = diagnose(hw, catalog, store, tier)
+    report = _with_desktop(report)
     if args.json:
         print(json.dumps({"facts": dict(report.facts), "next_steps": list(report.next_steps), "ok": report.ok},
                          indent=2, ensure_ascii=False))  # fmt: skip
     else:
         print("\n".join(report.lines()))
     return 0
+
+
+def _with_desktop(report):
+    """The report with a line on the window's X11 libraries (Linux), and what to install when some are missing."""
+    import dataclasses
+
+    from app.ui.platform_check import desktop_check  # no Qt: ELF headers and the dynamic loader
+
+    found = desktop_check()
+    if found is None:
+        return report
+    ok, line = found
+    steps = report.next_steps if ok else (*report.next_steps, f"For the window, {line}")
+    return dataclasses.replace(report, facts=(*report.facts, ("Window (X11)", line)), next_steps=steps)
 
 
 def _models_list(store_catalog, as_json: bool) -> int:

@@ -15,6 +15,7 @@ import pytest
 
 from app.ui.platform_check import (
     PACKAGES,
+    desktop_check,
     install_hint,
     missing_libraries,
     qt_folder,
@@ -301,3 +302,35 @@ def test_a_healthy_x11_desktop_opens_the_window(tmp_path):
     with Image.open(shot) as im:
         assert im.width > 600 and im.height > 400
         assert len(im.convert("RGB").getcolors(1 << 20) or range(1 << 20)) > 50  # a painted map, not a blank window
+
+
+@needs_qt_wheel
+def test_doctor_names_the_missing_window_libraries_in_one_line(tmp_path):
+    site = tmp_path / "site"
+    fake = site / "PySide6"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('this fake PySide6 must never be imported')\n")
+    _fake_qt(fake, "libxcb-shape.so.0", "libmb-gone-1.so.0")
+    env = _gui_env(PYTHONPATH=str(site))
+    proc = subprocess.run([sys.executable, "-m", "app", "doctor"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("Window (X11)"))
+    assert "missing libmb-gone-1.so.0" in line and "libxcb-shape" not in line
+    assert any(x.startswith("  - For the window, missing libmb-gone-1.so.0") for x in proc.stdout.splitlines())
+
+
+@needs_qt_wheel
+def test_doctor_says_ok_where_the_loader_finds_everything():
+    ok, line = desktop_check(qt=QT)
+    assert ok is (not missing_libraries(QT))
+    assert line.startswith("OK") if ok else all(lib in line for lib in missing_libraries(QT))
+    assert desktop_check(platform="darwin") is None and desktop_check(platform="win32") is None
+
+
+def test_doctor_without_pyside6_says_so(tmp_path, monkeypatch):
+    import app.ui.platform_check as pc
+
+    monkeypatch.setattr(pc, "qt_folder", lambda: None)  # a CLI-only install
+    ok, line = desktop_check(platform="linux")
+    assert not ok and "PySide6 is not installed" in line

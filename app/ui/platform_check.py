@@ -224,6 +224,20 @@ def window_problem(
     return "; and ".join(parts) + "; or render from the command line: mapbrush render --example -o harbour.png"
 
 
+def desktop_check(*, platform: str = sys.platform, qt: Path | None = None) -> tuple[bool, str] | None:
+    """For `mapbrush doctor` on Linux: (ok, one line) on the system libraries Qt's X11 plugin needs, whatever
+    the display in use now; None on other systems."""
+    if not platform.startswith("linux"):
+        return None
+    qt = qt or qt_folder()
+    if qt is None:
+        return False, "PySide6 is not installed (pip install 'PySide6-Essentials>=6.8,<6.12'); the CLI works without it"
+    lost = missing_libraries(qt)
+    if lost:
+        return False, f"missing {', '.join(lost)}: {install_hint(lost)}"
+    return True, "OK (every system library of Qt's xcb plugin is there)"
+
+
 def check_window(environ: Mapping[str, str] | None = None) -> None:
     """Raise WindowUnavailable (exit 2) with window_problem()'s line; nothing when the window can start."""
     problem = window_problem(environ)
