@@ -247,6 +247,11 @@ def titles_for(req: RenderRequest, data: MapData) -> tuple[str | None, str | Non
     return title, subtitle
 
 
+def choice_mode(text: str | None) -> str:
+    """A request's title or subtitle as the PNG records it: "default" (None), "none" ("") or "custom"."""
+    return "default" if text is None else ("custom" if text else "none")
+
+
 def _prompt_subject(req: RenderRequest, data: MapData, groups: list) -> tuple[str | None, str]:
     """(place, what the map is) for the prompt's {place} and {map} ("Helsinki", "city map of Helsinki"), of
     the group framed when one is; from the data, whatever title the person gave the picture."""
@@ -398,6 +403,8 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
     inputs = [{"name": Path(s.path).name, "sha256": s.sha256, "format": s.format} for s in data.sources]
     extra = {
         "subtitle": subtitle,
+        "title_mode": choice_mode(req.title),  # what was asked for; "title"/"subtitle" hold what was drawn
+        "subtitle_mode": choice_mode(req.subtitle),
         "margin": req.margin,
         "rotation": req.rotation,
         "dpi": req.dpi,

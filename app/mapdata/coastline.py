@@ -3,13 +3,17 @@
 OSM draws a coastline with the land on its LEFT and the sea on its RIGHT. An extract rarely holds whole coastlines:
 extract tools (osmium extract, Geofabrik, Overpass) cut the ways at their box, so a shore ends just inside or just
 outside it, comes as several ways that do not quite meet, and islands come as closed rings. Much as osmcoastline does
-for the planet, we
-  1. merge the ways head to tail, and close a small gap between the end of one piece and the start of another;
-  2. carry every end that stops inside the box on to the box's edge: along its own direction when that way is short,
-     else straight to the nearest edge. Now every shore cuts the box in two;
-  3. cut the box into faces along the shores, and let every shore segment vote, weighted by its length inside the box:
-     just right of it is sea, just left is land. A face is sea (or land) when at least 3/4 of its votes say so.
-A face the votes leave undecided is not painted as sea, and the caller is told how much of the map that is.
+for the planet, we work in a frame where a unit is as long east-west as north-south, and
+  1. merge the ways head to tail; join the end of one piece to the start of another when they are nearer each other
+     than the box's edge (a wide gap is shore the file lacks: it is bridged straight, and said);
+  2. take the closed rings that touch nothing else: counter-clockwise ones are islands, clockwise ones lagoons;
+  3. carry every other end that stops inside the box on to its edge: along its heading when that edge is near, else
+     straight to the nearest edge (never back over itself). Now every shore cuts the box in two;
+  4. cut the box into faces along those shores, and let every shore segment vote, weighted by its length inside the
+     box: just right of it is sea, just left is land. A face is sea (or land) when at least 3/4 of its votes say so;
+  5. carve the islands out of the sea (and add the lagoons), outermost rings first.
+What the data leaves unclear (a face whose shores disagree, a shore that stops far inside the map) is not guessed
+silently: the caller gets a warning line for it.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def _sea(lines: np.ndarray, bounds, notes: list[str], k: float) -> shapely.Geome
             f"at {_lonlat(at, k)}); the shore is drawn straight across, so the sea near it may be off"
         )
     islands, lines = _islands(lines, frame)
-    if len(lines):
+    if len(lines) and shapely.intersects(frame, shapely.multilinestrings(lines)):
         sea, unclear = _sea_of_faces(lines, frame, bounds, notes, k)
     else:  # islands alone: the outermost say whether the water around them is sea
         sea, unclear = _around_islands(islands, frame)
@@ -230,17 +234,17 @@ def _join_gaps(lines: np.ndarray, bounds, tol: float, reach: float) -> tuple[np.
     keep = (gap < room) & ~short_ring
     tree = shapely.STRtree(lines)
     used_end, used_start, links, wide = set(), set(), [], []
-    for k in np.flatnonzero(keep)[np.argsort(gap[keep], kind="stable")]:
-        if a[k] in used_end or b[k] in used_start:
+    for j in np.flatnonzero(keep)[np.argsort(gap[keep], kind="stable")]:
+        if a[j] in used_end or b[j] in used_start:
             continue
-        link = LineString([ends_at[k], starts_at[k]]) if gap[k] > 0 else None
-        if gap[k] > tol and len(tree.query(link, predicate="crosses")):
+        link = LineString([ends_at[j], starts_at[j]]) if gap[j] > 0 else None
+        if gap[j] > tol and len(tree.query(link, predicate="crosses")):
             continue
-        used_end.add(a[k])
-        used_start.add(b[k])
+        used_end.add(a[j])
+        used_start.add(b[j])
         if link is not None:
             links.append(link)
-            if gap[k] > tol:
+            if gap[j] > tol:
                 wide.append(link)
     if not used_end:
         return lines, []

@@ -48,8 +48,9 @@ class Composition:
     margin: float = 0.06
     rotation: float = 0.0
     show_title: bool = True
-    title: str = ""  # "" → the place name found in the data
-    subtitle: str = ""
+    title: str = ""  # "" → the data's own title (app.mapdata.titles)
+    show_subtitle: bool = True
+    subtitle: str = ""  # "" → the default subtitle (the centre's coordinates, a track's length and climb)
     hidden: frozenset[str] = field(default_factory=frozenset)  # names of LAYER_GROUPS switched off
     seed: int | None = None  # used only when seed_locked
     seed_locked: bool = False
@@ -103,7 +104,7 @@ class Composition:
             size=size or self.size(),
             engine=engine,
             title=(self.title.strip() or None) if self.show_title else "",
-            subtitle=self.subtitle.strip() or None,
+            subtitle=(self.subtitle.strip() or None) if self.show_subtitle else "",
             seed=self.seed if self.seed_locked else None,
             margin=self.margin,
             rotation=self.rotation,
@@ -157,10 +158,7 @@ class Composition:
         for key in ("margin", "rotation"):
             if isinstance(meta.get(key), int | float):
                 changes[key] = float(meta[key])
-        title = meta.get("title")
-        changes["show_title"] = bool(title)
-        changes["title"] = title if isinstance(title, str) else ""
-        changes["subtitle"] = meta["subtitle"] if isinstance(meta.get("subtitle"), str) else ""
+        changes.update(_titles_from(meta))
         if isinstance(meta.get("seed"), int):
             changes["seed"], changes["seed_locked"] = meta["seed"], True
         changes["hidden"] = _hidden_from(meta.get("kinds"), meta.get("labels", True), meta.get("imagery", True))
@@ -176,6 +174,29 @@ def aspect_name(w: int, h: int) -> str:
         if wh is not None and abs(r - wh[0] / wh[1]) < 0.01:
             return name
     return "Custom"
+
+
+def _titles_from(meta: dict) -> dict[str, Any]:
+    """The title and subtitle fields as the picture asked for them: "title_mode"/"subtitle_mode" say default,
+    none or custom (then "title"/"subtitle" hold the text). A PNG without them records only what was drawn: a
+    text is kept as the person's own; no subtitle under a title means none was wanted (a default would have
+    drawn one)."""
+    title = meta.get("title") if isinstance(meta.get("title"), str) else ""
+    subtitle = meta.get("subtitle") if isinstance(meta.get("subtitle"), str) else ""
+    out: dict[str, Any] = {}
+    mode = meta.get("title_mode")
+    if mode in ("default", "none"):
+        out.update(show_title=mode == "default", title="")
+    else:
+        out.update(show_title=bool(title), title=title)
+    mode = meta.get("subtitle_mode")
+    if mode in ("default", "none"):
+        out.update(show_subtitle=mode == "default", subtitle="")
+    elif mode == "custom" or subtitle:
+        out.update(show_subtitle=True, subtitle=subtitle)
+    else:  # an older PNG: nothing drawn under a title is a subtitle turned off; without a title it tells nothing
+        out.update(show_subtitle=not title, subtitle="")
+    return out
 
 
 def _hidden_from(kinds: Any, labels: Any, imagery: Any = True) -> frozenset[str]:

@@ -127,6 +127,9 @@ class MapPanel(QWidget):
         self.show_title = QCheckBox("Show a title", title_box)
         self.show_title.setChecked(True)
         self.show_title.toggled.connect(self.changed)
+        self.show_subtitle = QCheckBox("Show a subtitle", title_box)
+        self.show_subtitle.setChecked(True)
+        self.show_subtitle.toggled.connect(self.changed)
         self.title = QLineEdit(title_box)
         self.title.setPlaceholderText("the place name in the data")
         self.subtitle = QLineEdit(title_box)
@@ -138,7 +141,10 @@ class MapPanel(QWidget):
         for edit in (self.title, self.subtitle):
             edit.textEdited.connect(self._typing.start)
             edit.editingFinished.connect(self._flush_typing)
-        tf.addRow(self.show_title)
+        shows = QHBoxLayout()
+        shows.addWidget(self.show_title)
+        shows.addWidget(self.show_subtitle)
+        tf.addRow(shows)
         tf.addRow("Title", self.title)
         tf.addRow("Subtitle", self.subtitle)
         lay.addWidget(title_box)
@@ -209,13 +215,14 @@ class MapPanel(QWidget):
             rotation=self.rotation.value(),
             show_title=self.show_title.isChecked(),
             title=self.title.text(),
+            show_subtitle=self.show_subtitle.isChecked(),
             subtitle=self.subtitle.text(),
             hidden=frozenset(n for n, cb in self.layer_boxes.items() if not cb.isChecked()),
         )
 
     def apply(self, c: Composition) -> None:
         widgets = [self.aspect, self.custom_w, self.custom_h, self.margin, self.rotation, self.show_title]
-        widgets += [self.title, self.subtitle, *self.layer_boxes.values()]
+        widgets += [self.show_subtitle, self.title, self.subtitle, *self.layer_boxes.values()]
         blockers = [QSignalBlocker(w) for w in widgets]
         self._typing.stop()
         self.aspect.setCurrentText(c.aspect)
@@ -225,6 +232,7 @@ class MapPanel(QWidget):
         self.rotation.setValue(c.rotation)
         self.show_title.setChecked(c.show_title)
         self.title.setText(c.title)
+        self.show_subtitle.setChecked(c.show_subtitle)
         self.subtitle.setText(c.subtitle)
         for name, cb in self.layer_boxes.items():
             cb.setChecked(name not in c.hidden)

@@ -47,6 +47,12 @@ def test_lake_like_ring_makes_sea_outside_an_island_only_map():
     assert sea.area == pytest.approx(96)
 
 
+def test_an_island_decides_the_sea_when_the_mainland_shore_is_off_the_map():
+    coast = lines([(-5, 12), (15, 12)], [(4, 4), (6, 4), (6, 6), (4, 6), (4, 4)])
+    sea = sea_polygons(coast, BOX)
+    assert sea is not None and sea.area == pytest.approx(96) and not sea.contains(Point(5, 5))
+
+
 def test_bay_cutting_into_the_land():
     # land is the whole box except a bay entering from the south edge
     sea = sea_polygons(lines([(4, -1), (4, 6), (6, 6), (6, -1)]), BOX)
