@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-labels", action="store_true", help="no street or place names")
     r.add_argument("--no-scale-bar", action="store_true")
     r.add_argument("--no-north-arrow", action="store_true")
+    r.add_argument("--no-profile", action="store_true", help="no elevation profile strip under a track")
     r.add_argument("--styles-dir", type=Path, help="folder of user style files (default: the user data folder)")
     r.add_argument("--json", action="store_true", help="print a machine-readable summary")
     ai = r.add_argument_group("AI engines (preview: Z-Image-Turbo, final: FLUX.2 Klein)")
@@ -189,6 +190,7 @@ def cmd_render(args) -> int:
         imagery=imagery,
         scale_bar=not args.no_scale_bar,
         north_arrow=not args.no_north_arrow,
+        profile=not args.no_profile,
         user_styles_dir=args.styles_dir or user_styles_dir(),
     )
     engines = None

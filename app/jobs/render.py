@@ -43,6 +43,7 @@ class RenderRequest:
     imagery: bool = True  # the pictures under the features (KML GroundOverlays); hidden ones do not frame the map
     scale_bar: bool = True
     north_arrow: bool = True
+    profile: bool = True  # a track's elevation profile strip, in the styles that draw one (Typography)
     user_styles_dir: Path | None = None
     ai: Any = None  # app.jobs.ai.AIOptions for the preview/final engines; None → defaults
     frame: int | None = None  # data in groups far apart: frame group N only (from 1); None → all
@@ -139,6 +140,7 @@ def render(
         labels=req.labels,
         scale_bar=req.scale_bar,
         north_arrow=req.north_arrow,
+        profile=req.profile,
         cancel=cancel,
     )
     pool.shutdown(wait=False)
@@ -210,6 +212,7 @@ def render(
         labels=req.labels,
         scale_bar=req.scale_bar,
         north_arrow=req.north_arrow,
+        profile=req.profile,
         layout=layout_job.result(),
         progress=progress,
         cancel=cancel,
@@ -366,7 +369,8 @@ def overlay_mask(req: RenderRequest, data: MapData, *, cancel: CancelToken = NEV
     style = get_style(req.style, req.user_styles_dir)
     scene, layers, _, _ = _scene_and_layers(req, data, style, {}, cancel=cancel)
     lay = layout_overlay(scene, style.typography, image=layers.structure, layers=layers, labels=req.labels,
-                         scale_bar=req.scale_bar, north_arrow=req.north_arrow, cancel=cancel)  # fmt: skip
+                         scale_bar=req.scale_bar, north_arrow=req.north_arrow, profile=req.profile,
+                         cancel=cancel)  # fmt: skip
     return mask_of(req.size, lay, style.typography, cancel=cancel)
 
 
@@ -413,6 +417,7 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
         "imagery": req.imagery,
         "scale_bar": req.scale_bar,
         "north_arrow": req.north_arrow,
+        "profile": req.profile,
         "frame": req.frame,
         **ai,
     }

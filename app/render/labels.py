@@ -76,6 +76,10 @@ def readable_color(text: str, background: str, target: float = MIN_CONTRAST) -> 
     return out
 
 
+def _meets(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def _union_area(boxes: list[Box]) -> tuple[float, shapely.Geometry]:
     u = shapely.union_all(shapely.box(*np.asarray(boxes, float).T))
     return float(u.area), u
@@ -90,6 +94,9 @@ class Placer:
         self.index = BoxIndex(cell=max(32.0, 48.0 * self.unit))
         for b in reserved:
             self.index.add(b)
+        # Small reserved boxes are symbols on the map (a track's start/finish marker): a point under one is named
+        # beside the symbol.
+        self.symbols = [b for b in reserved if max(b[2] - b[0], b[3] - b[1]) <= 40.0 * self.unit]
         self.inside = (2.0, 2.0, w - 2.0, h - 2.0)
         self.labels: list[Label] = []
         self.tries = MAX_CANDIDATES
@@ -232,6 +239,9 @@ class Placer:
     def _point(self, run, text, role, x, y, color, marker: bool) -> bool:
         r = 3.2 * self.unit
         gap = r + 3.0 * self.unit
+        for b in self.symbols:  # a waypoint under a start/finish marker: its name beside the marker
+            if b[0] <= x <= b[2] and b[1] <= y <= b[3]:
+                gap = max(gap, max(b[2] - x, x - b[0], b[3] - y, y - b[1]) + 2.0 * self.unit)
         h = run.cap
         if marker:
             spots = [
@@ -246,7 +256,11 @@ class Placer:
         for sx, sy, align in spots:
             xf, box = straight(run, sx, sy, align, pad=self.halo)
             boxes = [box, dot] if marker else [box]
-            area = self._fits(boxes)
+            # A point's dot may lie on the track and on its start/finish marker (a waypoint on the way, at the
+            # trailhead, on the summit): the name keeps clear of them, the dot only of the names placed.
+            area = self._fits([box])
+            if area is not None and marker and any(_meets(dot, b) for lab in self.labels for b in lab.boxes):
+                area = None
             if area is not None:
                 self._take(Label(text, role, run, xf, boxes, color, (x, y) if marker else None), area, (x, y))
                 return True

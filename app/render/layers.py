@@ -34,6 +34,9 @@ class Layers:
 
     # The scene's pictures (KML GroundOverlays): HxWx4 uint8 premultiplied RGBA, or None (app/render/imagery.py).
     imagery: np.ndarray | None = None
+    # Several tracks drawn apart (app/render/tracks.py): HxW uint8, 0 off the tracks, k on the k-th track of the
+    # scene (from 1; the later on top where they cross); None with one track, or with too many to tell apart.
+    track_ids: np.ndarray | None = None
 
     def mask(self, kind: Kind) -> np.ndarray:
         """Coverage for a kind; zeros when the kind is absent."""

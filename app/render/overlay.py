@@ -23,18 +23,19 @@ from app.render.tracks import TrackOverlay
 from app.render.typography import Typography
 
 
-
 @dataclass
 class OverlayLayout:
     cartouche: Cartouche | None = None
     scale_bar: ScaleBar | None = None
     north_arrow: NorthArrow | None = None
     labels: list[Label] = field(default_factory=list)
+    tracks: TrackOverlay = field(default_factory=TrackOverlay)  # start/finish markers, profile strip, legend
 
     @property
     def furniture_boxes(self) -> list[Box]:
         """What each piece of furniture covers (a card's shadow included)."""
-        return [_footprint(f) for f in (self.cartouche, self.scale_bar, self.north_arrow) if f is not None]
+        items = (self.cartouche, self.scale_bar, self.north_arrow)
+        return [_footprint(f) for f in items if f is not None] + self.tracks.furniture_boxes
 
     @property
     def label_boxes(self) -> list[list[Box]]:
@@ -86,6 +87,8 @@ def layout_overlay(
     labels: bool = True,
     scale_bar: bool = True,
     north_arrow: bool = True,
+    profile: bool = True,
+    tracks: bool = True,
     cancel: CancelToken = NEVER,
 ) -> OverlayLayout:
     """Where everything goes: furniture first (its boxes are reserved), then labels around it.
@@ -94,6 +97,8 @@ def layout_overlay(
     lines, points, buildings, tracks and the outlines of areas — a cartouche may sit on the sea, never on a
     track), else on the detail of the painted `image`; it shrinks when no place is quiet at full size. A title
     banner spans the page's foot, where compose() framed the map clear of it (cartouche.frame_reserve).
+    With `tracks`, the tracks' start/finish markers, their legend and (with `profile`) the elevation profile
+    strip (app/render/tracks.py).
     """
     t = typography
     W, H = scene.size
@@ -108,7 +113,12 @@ def layout_overlay(
         out.cartouche = Cartouche.layout(scene.title, scene.subtitle, t, (W, H), unit, inset)
         if out.cartouche is not None:
             area = (inset, inset, W - inset, out.cartouche.box[1] - 10 * unit)
-    else:
+    # Tracks' start and finish markers sit where the tracks end; the rest of the furniture keeps clear of them.
+    if tracks:
+        out.tracks = TrackOverlay.of(scene, t, unit, out.cartouche.box[1] if t.cartouche == "banner" and out.cartouche
+                                     else None)  # fmt: skip
+        taken.extend(out.tracks.marker_boxes)
+    if t.cartouche != "banner":
 
         def cartouche(k: float) -> Cartouche | None:
             return Cartouche.layout(scene.title, scene.subtitle, t, (W, H), unit, inset, scale=k)
@@ -116,6 +126,10 @@ def layout_overlay(
         out.cartouche = _place(qm, cartouche, CARTOUCHE_CORNERS, area, taken, gap)
         if out.cartouche is not None:
             taken.append(_footprint(out.cartouche))
+    if tracks:
+        out.tracks.place_furniture(scene, t, unit, lambda make, corners: _place(qm, make, corners, area, taken, gap),
+                                   profile=profile)  # fmt: skip
+        taken.extend(out.tracks.furniture_boxes)
     if north_arrow and t.north_arrow != "none":
         base = (104.0 if t.north_arrow == "compass" else 70.0) * unit
 
@@ -133,7 +147,7 @@ def layout_overlay(
 
         out.scale_bar = _place(qm, bar, BAR_CORNERS, area, taken, gap)
     if labels:
-        out.labels = place_labels(scene, t, out.furniture_boxes, cancel=cancel)
+        out.labels = place_labels(scene, t, out.furniture_boxes + out.tracks.marker_boxes, cancel=cancel)
     return out
 
 
@@ -171,6 +185,8 @@ def finish(
     labels: bool = True,
     scale_bar: bool = True,
     north_arrow: bool = True,
+    profile: bool = True,
+    tracks: bool = True,
     layout: OverlayLayout | None = None,
     progress=NULL_PROGRESS,
     cancel: CancelToken = NEVER,
@@ -186,7 +202,15 @@ def finish(
         raise InputError(f"the image is {W}×{H} but the map was laid out for {scene.size[0]}×{scene.size[1]}")
     progress("finish", 0, 3, "placing labels")
     lay = layout or layout_overlay(
-        scene, typography, image=image, labels=labels, scale_bar=scale_bar, north_arrow=north_arrow, cancel=cancel
+        scene,
+        typography,
+        image=image,
+        labels=labels,
+        scale_bar=scale_bar,
+        north_arrow=north_arrow,
+        profile=profile,
+        tracks=tracks,
+        cancel=cancel,
     )
     cancel.check()
     progress("finish", 1, 3, f"drawing {len(lay.labels)} labels")
@@ -211,6 +235,7 @@ def draw_overlay(
         if i % 500 == 499:
             cancel.check()
     progress("finish", 2, 3, "drawing title, scale bar and north arrow")
+    lay.tracks.draw(canvas)  # markers, profile strip, legend of the tracks
     for item in (lay.cartouche, lay.scale_bar, lay.north_arrow):
         if item is not None:
             item.draw(canvas)

@@ -17,6 +17,7 @@ from app.render.imagery import draw_imagery, over_structure
 from app.render.layers import Layers, RasterSpec
 from app.render.skpath import build_path, build_paths, line_parts, point_coords, polygon_parts
 from app.render.tones import tone_classes
+from app.render.tracks import track_ids as tracks_apart
 
 
 @dataclass
@@ -222,6 +223,7 @@ def rasterize(
     masks: dict[Kind, np.ndarray] = {}
     borders: dict[Kind, np.ndarray] = {}
     marks: dict[Kind, np.ndarray] = {}
+    ids = None
     for i, kind in enumerate(present):
         cancel.check()
         progress("rasterize", i, total, f"drawing {kind.value}")
@@ -233,10 +235,13 @@ def rasterize(
             if paths.lines or len(paths.points):
                 marks[kind] = painter.mask(kind, paths, areas=False)
         painter.draw(kind, paths, masks[kind], borders.get(kind))
+        if kind is Kind.TRACK:  # several tracks, each painted in its own colour
+            ids = tracks_apart(scene, lambda g, kind=kind: painter.mask(kind, KindPaths.of(g)))
     cancel.check()
     bordered = np.isin(codes, [KIND_ORDER[k] for k in sem.BORDERED])
     tones = tone_classes(scene.geometries[bordered], width, height) if borders else None
     structure = np.ascontiguousarray(painter.rgba[..., :3])
     del painter.structure
     progress("rasterize", total, total, "done")
-    return Layers(width, height, masks, structure, painter.lineart, borders, marks, tones, imagery=imagery)
+    return Layers(width, height, masks, structure, painter.lineart, borders, marks, tones, imagery=imagery,
+                  track_ids=ids)  # fmt: skip

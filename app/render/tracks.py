@@ -124,11 +124,11 @@ class TrackMarker:
 
     @property
     def radius(self) -> float:
-        return 6.5 * self.unit
+        return 8.0 * self.unit
 
     @property
     def box(self) -> Box:
-        r = self.radius + (7.0 if self.role == "loop" else 2.0) * self.unit  # a loop's arrow sits outside
+        r = self.radius + (9.0 if self.role == "loop" else 2.0) * self.unit  # a loop's arrow sits outside
         return (self.x - r, self.y - r, self.x + r, self.y + r)
 
     def draw(self, canvas: skia.Canvas) -> None:
@@ -155,8 +155,8 @@ class TrackMarker:
             canvas.restore()
             if self.role == "loop":  # the way the loop sets off, just outside the disc
                 a = math.radians(self.heading)
-                d = r + 4.2 * u
-                tip = 3.6 * u
+                d = r + 5.0 * u
+                tip = 4.4 * u
                 cx, cy = self.x + d * math.cos(a), self.y + d * math.sin(a)
                 canvas.drawCircle(cx, cy, tip + 1.2 * u, halo)
                 _arrow(canvas, cx, cy, self.heading, tip, skia.Paint(AntiAlias=True, Color=ink))
@@ -191,7 +191,7 @@ def track_markers(scene: Scene, typo: Typography, unit: float, bottom: float | N
         if ends is None:
             continue
         a, b, heading, length = ends
-        r = 6.5 * unit
+        r = 8.0 * unit
         # A loop: its ends within 2% of its length — or so close that two markers would sit on each other.
         if float(np.hypot(*(b - a))) <= max(LOOP_SHARE * length, 2.2 * r):
             if inside(a):

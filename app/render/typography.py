@@ -25,6 +25,10 @@ class Typography:
     ink: str = "#2b2118"  # colour of scale bar, north arrow, cartouche lines
     water_font: str = "EBGaramond-Italic.ttf"  # names of seas, lakes and rivers
     water_color: str = "#2f5d86"
+    elevation_profile: bool = False  # a track's elevation profile strip, where the track has elevations
+    # Colours of several tracks (first the style's own track colour): filled by the style catalog from the
+    # palette (track, track2, track3… else hues around track: app.render.tracks.track_palette), not in TOML.
+    track_colors: tuple[str, ...] = ("#c0504d",)
     # Density: labels cover at most this fraction of the picture, and there are at most `label_density` of them
     # per megapixel of the picture brought to a 1024-px short side (both scale with the output size).
     label_budget: float = 0.025

@@ -18,6 +18,7 @@ from app.errors import InputError
 from app.mapdata.model import Kind
 from app.paths import resource_root
 from app.render.layers import RasterSpec
+from app.render.tracks import track_palette
 from app.render.typography import Typography
 from app.styles.canvas import is_colour, is_selector, parse_colour
 from app.styles.effects import EFFECTS
@@ -142,7 +143,7 @@ def _style(doc: dict, path: Path) -> Style:
         description=doc["description"],
         palette=palette,
         effects=effects,
-        typography=_typography(_table(doc, "typography")),
+        typography=dataclasses.replace(_typography(_table(doc, "typography")), track_colors=track_palette(palette)),
         raster=_raster(_table(doc, "raster")),
         prompt=_prompt(_table(doc, "prompt")),
         source=str(path),
@@ -253,8 +254,10 @@ def _typography(t: dict) -> Typography:
     fields = {f.name: f.default for f in dataclasses.fields(Typography)}
     for key, v in t.items():
         field = f"typography.{key}"
-        if key not in fields:
-            raise _Bad(field, f"unknown key (known: {', '.join(fields)})")
+        if key not in fields or key == "track_colors":
+            if key == "track_colors":
+                raise _Bad(field, "tracks' colours are set in [palette] as track, track2, track3…")
+            raise _Bad(field, f"unknown key (known: {', '.join(f for f in fields if f != 'track_colors')})")
         if key.endswith("_color") or key in ("ink", "cartouche_fill"):
             if not is_colour(v):
                 raise _Bad(field, f"{v!r} is not a colour (use '#rrggbb')")

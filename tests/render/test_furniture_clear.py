@@ -70,6 +70,7 @@ def furniture_of(result, style: str):
     """The layout render() drew, without labels (furniture first, labels after: the furniture is the same)."""
     typo = get_style(style).typography
     lay = layout_overlay(result.scene, typo, image=result.layers.structure, layers=result.layers, labels=False)
+    lay.tracks.markers = []  # a track's start and finish markers mark its ends: they sit on the track by design
     return lay, overlay_mask(result.scene.size, lay, typo)
 
 

@@ -33,24 +33,54 @@ def _drop_empty_parts(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _climbs(path, layer: str, n: int) -> list[float | None]:
-    """Climb (m) of each of a layer's `n` tracks or routes from their points' <ele> (GDAL leaves them out of the
-    lines; points without one are skipped); None for one without elevations."""
+PROFILE_POINTS = 2000  # at most this many samples kept for a track's elevation profile
+ELEVATION_RANGE = (-450.0, 9000.0)  # m: an <ele> outside this is a device's placeholder, not a height
+
+
+def _elevations(path, layer: str, n: int) -> list[tuple[float, dict] | None]:
+    """(climb in m, profile) of each of a layer's `n` tracks or routes from their points' <ele> (GDAL leaves
+    them out of the lines; points without one are skipped); None for one without elevations. The profile is
+    {"distance_m": cumulative geodesic distance along the points, "elevation_m": their heights}, both float32
+    arrays of at most PROFILE_POINTS samples (the lowest and highest kept), for the overlay's profile strip
+    (app/render/tracks.py); clean-up makes the geometry 2D, so the heights travel in the props."""
     fid, seg = ("track_fid", "track_seg_id") if layer == "tracks" else ("route_fid", None)
     try:
-        meta, _, _, cols = ogr_raw.read(str(path), layer=layer[:-1] + "_points", read_geometry=False,
-                                        columns=[c for c in (fid, seg, "ele") if c])  # fmt: skip
+        meta, _, wkb, cols = ogr_raw.read(str(path), layer=layer[:-1] + "_points",
+                                          columns=[c for c in (fid, seg, "ele") if c])  # fmt: skip
     except OGR_ERRORS:
         return [None] * n
     col = dict(zip(meta["fields"], cols))
     owner, ele = np.asarray(col[fid], np.int64), np.asarray(col["ele"], float)
     part = np.asarray(col[seg], np.int64) if seg else np.zeros(len(owner), np.int64)
-    out: list[float | None] = [None] * n
+    xy = shapely.get_coordinates(shapely.from_wkb(wkb)) if wkb is not None else np.empty((0, 2))
+    if len(xy) != len(owner):  # a point without coordinates: no distances to lay the heights along
+        xy = None
+    ele[(ele < ELEVATION_RANGE[0]) | (ele > ELEVATION_RANGE[1])] = np.nan
+    out: list[tuple[float, dict] | None] = [None] * n
     for f in np.unique(owner[(owner >= 0) & (owner < n)]).tolist():
         mine = owner == f
         if np.isfinite(ele[mine]).sum() >= 2:
-            out[f] = sum(climb(ele[mine & (part == s)]) for s in np.unique(part[mine]).tolist())
+            gain = sum(climb(ele[mine & (part == s)]) for s in np.unique(part[mine]).tolist())
+            out[f] = (gain, _profile(xy[mine], part[mine], ele[mine]) if xy is not None else None)
     return out
+
+
+def _profile(xy: np.ndarray, part: np.ndarray, ele: np.ndarray) -> dict | None:
+    """Cumulative distance (m, along each segment; the gap between segments not counted) and heights of the
+    points that have one."""
+    from pyproj import Geod
+
+    _, _, step = Geod(ellps="WGS84").inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    step = np.where(part[1:] == part[:-1], np.nan_to_num(np.asarray(step, float)), 0.0)
+    dist = np.concatenate([[0.0], np.cumsum(step)])
+    ok = np.isfinite(ele)
+    dist, ele = dist[ok], ele[ok]
+    if len(ele) < 2 or dist[-1] <= 0:
+        return None
+    if len(ele) > PROFILE_POINTS:
+        keep = np.unique(np.r_[np.linspace(0, len(ele) - 1, PROFILE_POINTS).round(), ele.argmin(), ele.argmax()])
+        dist, ele = dist[keep.astype(int)], ele[keep.astype(int)]
+    return {"distance_m": dist.astype(np.float32), "elevation_m": ele.astype(np.float32)}
 
 
 def _document_name(path) -> str | None:
@@ -72,9 +102,11 @@ def read_gpx(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, c
             continue
         if kind is Kind.TRACK:
             raw.geometries = _drop_empty_parts(raw.geometries)
-            for p, c in zip(raw.props, _climbs(path, name, len(raw))):
-                if c is not None:
-                    p["climb_m"] = round(c, 1)
+            for p, e in zip(raw.props, _elevations(path, name, len(raw))):
+                if e is not None:
+                    p["climb_m"] = round(e[0], 1)
+                    if e[1] is not None:
+                        p["_profile"] = e[1]
         raw.kinds = [kind] * len(raw)
         for p in raw.props:
             p["gpx"] = name.removesuffix("s")
