@@ -36,7 +36,6 @@ INSIDE_DATA = 0.85  # the share of a label's boxes that must lie over the data's
 INSIDE_AREA = 0.9  # … and of an area's name inside its area (a country's name: nearly inside)
 INSIDE_REGION = 0.82
 MIN_CONTRAST = 4.5  # text against its halo (WCAG); 3:1 is the least any label gets
-AREA_CONTRAST = 7.0  # names inside areas have a faint halo (overlay.draw_label): the painting shows through
 
 
 @dataclass
@@ -113,10 +112,6 @@ class Placer:
         self.minor_pois = minor_pois_allowed(mpp, (w, h))
         self.label_color = readable_color(typo.label_color, typo.halo_color)
         self.water_color = readable_color(typo.water_color, typo.halo_color)
-        self.area_colors = {
-            "water": readable_color(typo.water_color, typo.halo_color, AREA_CONTRAST),
-            "area": readable_color(typo.label_color, typo.halo_color, AREA_CONTRAST),
-        }
         self._track = self._track_tree()
         self._extent = self._data_extent()
         self._road_cache: dict[str, list] = {}
@@ -144,13 +139,13 @@ class Placer:
         w, h = self.scene.size
         if ext is None or ext.is_empty or ext.area < 0.02 * w * h:
             return None  # no declared window, or a tiny cluster shown with ground around it
-        ext = ext.buffer(self.typo.label_size * self.unit * 0.8)
         shapely.prepare(ext)
         return ext
 
-    def _fits(self, boxes: list[Box], share: float = 1.0) -> float | None:
+    def _fits(self, boxes: list[Box], share: float = 1.0, anchor: tuple[float, float] | None = None) -> float | None:
         """The area the label would cover, when it fits: on the canvas, off everything placed, the furniture and
-        the track, over the data, and within the density budget (`share` of it)."""
+        the track, over the data (a point's name: the point inside the data's extent, the name beside it may
+        reach past its edge), and within the density budget (`share` of it)."""
         x0, y0, x1, y1 = self.inside
         for b in boxes:
             if b[0] < x0 or b[1] < y0 or b[2] > x1 or b[3] > y1:
@@ -163,6 +158,8 @@ class Placer:
         if self._track is not None and len(self._track.query(union, predicate="intersects")):
             return None
         ext = self._extent
+        if ext is not None and anchor is not None:
+            return area if ext.contains_properly(shapely.Point(anchor)) else None
         if ext is not None and not ext.contains(union) and shapely.intersection(union, ext).area < INSIDE_DATA * area:
             return None
         return area
@@ -258,9 +255,12 @@ class Placer:
             boxes = [box, dot] if marker else [box]
             # A point's dot may lie on the track and on its start/finish marker (a waypoint on the way, at the
             # trailhead, on the summit): the name keeps clear of them, the dot only of the names placed.
-            area = self._fits([box])
+            area = self._fits([box], anchor=(x, y))
             if area is not None and marker and any(_meets(dot, b) for lab in self.labels for b in lab.boxes):
                 area = None
+            if area is not None and marker:  # the dot counts against the density budget too
+                area = _union_area(boxes)[0]
+                area = area if self.used_px + area <= self.budget_px else None
             if area is not None:
                 self._take(Label(text, role, run, xf, boxes, color, (x, y) if marker else None), area, (x, y))
                 return True
@@ -317,8 +317,8 @@ class Placer:
                         xf, boxes = layout(run, x, y)
                         inside = INSIDE_REGION if region else INSIDE_AREA
                         if self._inside_area(part, boxes, inside) and (area := self._fits(boxes)) is not None:
-                            role = "water" if water else "area"
-                            self._take(Label(label_text, role, run, xf, boxes, self.area_colors[role]), area,
+                            role, color = ("water", self.water_color) if water else ("area", self.label_color)
+                            self._take(Label(label_text, role, run, xf, boxes, color), area,
                                        (x, y))  # fmt: skip
                             return
 

@@ -161,5 +161,5 @@ def test_huge_label_count_stays_bounded_in_time():
     out = finish(image, scene, Typography())
     elapsed = time.perf_counter() - t
     assert elapsed < 10.0  # ~1.5 s here; generous for shared CI machines
-    assert 50 < len(lay.labels) < 400
+    assert 20 < len(lay.labels) < 400  # the density budget (Typography.label_budget) keeps it to a few dozen
     assert out.shape == image.shape
