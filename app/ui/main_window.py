@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
     def _files_changed(self, files) -> None:
         self.map_panel.set_files(files)
         place = self.session.data.place_name() if self.session.data is not None else None
-        self.map_panel.set_place(place)
+        self.map_panel.clear_defaults()  # the next sketch shows the new data's default title and subtitle
         self.style_panel.set_place(place)
         self.setWindowTitle(f"MapBrush — {place}" if place else "MapBrush")
         if not files:
@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
             self.preview.set_stage_image(stage, None)
         self.preview.set_stage_image("sketch", result.image, show=self.preview.current not in ("structure",))
         self.style_panel.show_used_seed(result.metadata.get("seed"))
+        self.map_panel.show_defaults(result.metadata)
         self._show_warnings(result)
         self.export_button.setEnabled(True)
         self._add_history("sketch", result)

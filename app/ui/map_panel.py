@@ -131,9 +131,8 @@ class MapPanel(QWidget):
         self.show_subtitle.setChecked(True)
         self.show_subtitle.toggled.connect(self.changed)
         self.title = QLineEdit(title_box)
-        self.title.setPlaceholderText("the place name in the data")
         self.subtitle = QLineEdit(title_box)
-        self.subtitle.setPlaceholderText("optional")
+        self.clear_defaults()
         self._typing = QTimer(self)  # the title follows the typing, once it pauses
         self._typing.setSingleShot(True)
         self._typing.setInterval(TITLE_DEBOUNCE_MS)
@@ -170,8 +169,19 @@ class MapPanel(QWidget):
         if paths:
             self.remove_requested.emit(paths)
 
-    def set_place(self, place: str | None) -> None:
-        self.title.setPlaceholderText(place or "no place name in the data")
+    def clear_defaults(self) -> None:
+        """Placeholders until a sketch says what the defaults are for these files."""
+        self.title.setPlaceholderText("the map's own title")
+        self.subtitle.setPlaceholderText("the centre's coordinates, or a track's length and climb")
+
+    def show_defaults(self, meta: dict) -> None:
+        """Show the default title and subtitle a sketch drew (its metadata) as the empty fields' placeholders:
+        what leaving a field empty gives. Worked out with the sketch, off the GUI thread (the gazetteer takes
+        seconds to load); a sketch drawn with the person's own text leaves a placeholder as it was."""
+        if meta.get("title_mode") == "default":
+            self.title.setPlaceholderText(meta.get("title") or "no title for this data")
+        if meta.get("subtitle_mode") == "default" and meta.get("title"):  # no title: no default subtitle drawn
+            self.subtitle.setPlaceholderText(meta.get("subtitle") or "no subtitle at this scale")
 
     # ----- composition ----------------------------------------------------------------------------
     def _aspect_changed(self, name: str) -> None:

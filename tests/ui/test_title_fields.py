@@ -62,3 +62,42 @@ def test_turning_the_subtitle_off_in_the_window_and_restoring_it(qtbot, window, 
     drop(window, [out])
     assert not window.map_panel.show_subtitle.isChecked() and window.map_panel.subtitle.text() == ""
     assert window.session.composition.request([town]).subtitle == ""
+
+
+def test_the_empty_fields_show_the_title_and_subtitle_the_sketch_drew(qtbot, window, load_map, town, hike,
+                                                                      monkeypatch):  # fmt: skip
+    import threading
+
+    import app.mapdata.titles as titles
+
+    on_gui = []
+    real = titles.describe
+
+    def watched(data):
+        on_gui.append(threading.current_thread() is threading.main_thread())
+        return real(data)
+
+    monkeypatch.setattr(titles, "describe", watched)
+    panel = window.map_panel
+    load_map(window, [town])
+    meta = window.session.sketch.metadata
+    assert meta["title"] and "° N · " in meta["subtitle"]
+    assert panel.title.placeholderText() == meta["title"] and panel.subtitle.placeholderText() == meta["subtitle"]
+    assert on_gui and not any(on_gui)  # the defaults were worked out with the sketch, never on the GUI thread
+
+    # the person's own title: the sketch draws it, the placeholder still says what an empty field gives
+    default = meta["title"]
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        panel.title.setText("Our Harbour")
+        panel.title.editingFinished.emit()
+    assert window.session.sketch.metadata["title"] == "Our Harbour" and panel.title.placeholderText() == default
+
+    # other data, other defaults: a track's length under the track's name
+    panel.title.setText("")
+    panel.title.editingFinished.emit()
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.session.remove_files([str(town)])
+        window.session.add_files([hike])
+    meta = window.session.sketch.metadata
+    assert " km" in meta["subtitle"] and panel.subtitle.placeholderText() == meta["subtitle"]
+    assert panel.title.placeholderText() == meta["title"] != default
