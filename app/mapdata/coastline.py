@@ -4,7 +4,8 @@ OSM draws a coastline with the land on its LEFT and the sea on its RIGHT. An ext
 extract tools (osmium extract, Geofabrik, Overpass) cut the ways at their box, so a shore ends just inside or just
 outside it, comes as several ways that do not quite meet, and islands come as closed rings. Much as osmcoastline does
 for the planet, we work in a frame where a unit is as long east-west as north-south, and
-  1. merge the ways head to tail; join the end of one piece to the start of another when they are nearer each other
+  1. turn round a way that runs against most of its shore (a common mapping error; said);
+     merge the ways head to tail; join the end of one piece to the start of another when they are nearer each other
      than the box's edge (a wide gap is shore the file lacks: it is bridged straight, and said);
   2. take the closed rings that touch nothing else: counter-clockwise ones are islands, clockwise ones lagoons;
   3. carry every other end that stops inside the box on to its edge: along its heading when that edge is near, else
@@ -74,6 +75,14 @@ def sea_polygons(
 def _sea(lines: np.ndarray, bounds, notes: list[str], k: float) -> shapely.Geometry | None:
     frame = box(*bounds)
     size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    lines, turned = _orient(lines, bounds, size * GAP)
+    if turned:
+        many = turned > 1
+        notes.append(
+            f"{turned} coastline way{'s' if many else ''} ran against the rest of {'their' if many else 'its'} shore "
+            f"and {'were' if many else 'was'} turned round (OSM draws the land on a coastline's left)"
+        )
+    lines = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines), directed=True))
     lines, wide = _join_gaps(lines, bounds, size * GAP, size * BRIDGE)
     if wide:
         km, at = max((g.length * KM, g.coords[0]) for g in wide)
@@ -185,16 +194,85 @@ def _sea_of_faces(
 
 
 def _pieces(coastlines: np.ndarray) -> np.ndarray:
-    """The coastlines as directed, merged LineStrings, repeated nodes and one-node ways dropped."""
+    """The coastline ways as LineStrings, repeated nodes and one-node ways dropped."""
     coastlines = np.asarray(coastlines, dtype=object)
     coastlines = coastlines[~shapely.is_missing(coastlines)]
     parts = shapely.get_parts(coastlines[~shapely.is_empty(coastlines)])
     parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings (a way's geometry is never anything else)
     parts = shapely.remove_repeated_points(parts)
-    parts = parts[shapely.length(parts) > 0]
-    if not len(parts):
-        return np.empty(0, object)
-    return shapely.get_parts(shapely.line_merge(shapely.multilinestrings(parts), directed=True))
+    return parts[shapely.length(parts) > 0]
+
+
+def _orient(parts: np.ndarray, bounds, tol: float) -> tuple[np.ndarray, int]:
+    """Turn round the ways that run against most (by length) of the shore they belong to.
+
+    A way drawn the wrong way round is a common coastline error: it meets its neighbours end to end (or start to
+    start) instead of end to start, and alone it would paint its stretch of sea as land. Ways meet where they share a
+    node, or where their ends lie within `tol` of each other and nearer than the box's edge (the gaps _join_gaps
+    closes). Each run of ways that meet two by two is a shore; it is made to run the way most of its length runs.
+    """
+    n = len(parts)
+    if n < 2:
+        return parts, 0
+    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, i)) for i in (0, -1)])
+    cluster = _clusters(ends, bounds, tol)
+    start, stop = cluster[:n], cluster[n:]
+    touching: dict[int, list[int]] = {}
+    for i in range(n):
+        touching.setdefault(start[i], []).append(i)
+        touching.setdefault(stop[i], []).append(i)
+    length = shapely.length(parts)
+    seen = start == stop  # rings (and ways whose ends meet) have no neighbours to agree with
+    turn = np.zeros(n, bool)
+    for i0 in range(n):
+        if seen[i0]:
+            continue
+        seen[i0] = True
+        run = {i0: True}  # way → does it run along the walk?
+        for forward in (True, False):  # walk on from its end, then back from its start
+            i, c = i0, stop[i0] if forward else start[i0]
+            while len(touching[c]) == 2:
+                j = touching[c][0] if touching[c][1] == i else touching[c][1]
+                if seen[j]:
+                    break
+                seen[j] = True
+                along = start[j] == c if forward else stop[j] == c
+                run[j] = along
+                i, c = j, (stop[j] if along else start[j]) if forward else (start[j] if along else stop[j])
+        ways = np.fromiter(run, int)
+        along = np.fromiter(run.values(), bool)
+        with_, against = length[ways[along]].sum(), length[ways[~along]].sum()
+        if against < with_:
+            turn[ways[~along]] = True
+        elif with_ < against:
+            turn[ways[along]] = True
+    if not turn.any():
+        return parts, 0
+    parts = parts.copy()
+    parts[turn] = shapely.reverse(parts[turn])
+    return parts, int(turn.sum())
+
+
+def _clusters(points: np.ndarray, bounds, tol: float) -> np.ndarray:
+    """A cluster id per point: points that coincide, or lie within `tol` and nearer each other than the edge."""
+    parent = np.arange(len(points))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    a, b = shapely.STRtree(shapely.points(points)).query(shapely.points(points), predicate="dwithin", distance=tol)
+    keep = a < b
+    a, b = a[keep], b[keep]
+    gap = np.hypot(*(points[a] - points[b]).T)
+    room = np.minimum(_edge_distance(points[a], bounds), _edge_distance(points[b], bounds))
+    for i, j in zip(a[(gap == 0) | (gap < room)], b[(gap == 0) | (gap < room)]):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return np.array([root(i) for i in range(len(points))])
 
 
 def _edge_distance(points: np.ndarray, bounds) -> np.ndarray:

@@ -108,7 +108,7 @@ class _Writer:
         self._next_way += 1
 
 
-def _coast_ways(w: _Writer, reverse: bool) -> None:
+def _coast_ways(w: _Writer, reverse: bool, misdrawn: int | None = None) -> None:
     main = _densify(_MAINLAND)
     # where each control point of _MAINLAND landed in the densified list
     marks = [min(range(len(main)), key=lambda i, p=p: (main[i][0] - p[0]) ** 2 + (main[i][1] - p[1]) ** 2)
@@ -119,7 +119,7 @@ def _coast_ways(w: _Writer, reverse: bool) -> None:
         if k == _GAP_AFTER + 1:  # starts ~4 m from where the previous way ended, not on its node
             x, y = main[marks[a]]
             refs = [w.node((x + 0.00004, y - 0.00002)), *refs[1:]]
-        w.way(refs[::-1] if reverse else refs, {"natural": "coastline"})
+        w.way(refs[::-1] if reverse != (k == misdrawn) else refs, {"natural": "coastline"})
     head = [w.node(p) for p in _densify(_HEADLAND)]
     w.way(head[::-1] if reverse else head, {"natural": "coastline"})
     for cx, cy, rx, ry, name in _ISLANDS:
@@ -181,13 +181,20 @@ def _cut(w: _Writer, cut: str) -> None:
 
 
 def write_helsinki(
-    path: Path, *, bounds: bool = True, cut: str = "trim", reverse: bool = False, coast: bool = True
+    path: Path,
+    *,
+    bounds: bool = True,
+    cut: str = "trim",
+    reverse: bool = False,
+    coast: bool = True,
+    misdrawn: int | None = None,
 ) -> Path:
     """Write the extract to `path`; `reverse` turns every coastline way round (land and sea swap); `coast=False`
-    leaves the coastline ways out (the town alone)."""
+    leaves the coastline ways out (the town alone); `misdrawn=k` draws the k-th way of the mainland shore the wrong
+    way round, a common mapping error."""
     w = _Writer()
     if coast:
-        _coast_ways(w, reverse)
+        _coast_ways(w, reverse, misdrawn)
     _town(w)
     _cut(w, cut)
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="osmium/1.16.0">']

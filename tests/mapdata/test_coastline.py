@@ -109,6 +109,14 @@ def test_a_missing_stretch_of_shore_is_bridged_and_told():
     assert note.startswith("the coastline has 1 gap inside the map (the widest 221.8 km, at 5.0000° N 4.0000° E)")
 
 
+def test_a_way_drawn_the_wrong_way_round_is_turned_to_run_with_its_shore():
+    notes = []
+    coast = lines([(-1, 5), (3, 6)], [(7, 4), (3, 6)], [(7, 4), (11, 5)])  # the middle way runs east to west
+    sea = sea_polygons(coast, BOX, warnings=notes)
+    assert sea.contains(Point(5, 2)) and sea.contains(Point(5, 4.5)) and not sea.contains(Point(5, 8))
+    assert notes == [TURNED_ONE]
+
+
 def test_a_shore_that_stops_far_inside_the_map_is_finished_and_warned_about():
     notes = []
     # nodes every unit: an extract tool would not have cut it half a box short of the edge
@@ -152,6 +160,9 @@ def _sea_of(path):
 
 
 CUTS = ["none", "refs", "trim"]
+TURNED_ONE = (
+    "1 coastline way ran against the rest of its shore and was turned round (OSM draws the land on a coastline's left)"
+)
 
 
 @pytest.mark.parametrize("bounds", [True, False], ids=["bounds", "no-bounds"])
@@ -175,8 +186,9 @@ def test_helsinki_like_extract_has_its_bay(tmp_path, cut, bounds):
 
 @pytest.mark.parametrize("cut", CUTS)
 def test_helsinki_like_extract_drawn_the_other_way_round_swaps_land_and_sea(tmp_path, cut):
-    _, sea = _sea_of(hel.write_helsinki(tmp_path / "reversed.osm", cut=cut, reverse=True))
+    data, sea = _sea_of(hel.write_helsinki(tmp_path / "reversed.osm", cut=cut, reverse=True))
     assert sea is not None
+    assert not [w for w in data.warnings if "coastline" in w]  # consistently reversed: nothing to turn round
     assert not any(sea.contains(Point(p)) for p in hel.SEA_POINTS)
     assert all(sea.contains(Point(p)) for p in hel.LAND_POINTS)
 
@@ -201,3 +213,11 @@ def test_random_scribbles_give_a_valid_sea_inside_the_box_or_none():
         sea = sea_polygons(lines(*shapes), BOX, warnings=[])
         if sea is not None:
             assert sea.is_valid and frame.contains(sea) and shapely.get_type_id(sea) in (3, 6)
+
+
+@pytest.mark.parametrize("way", [0, 1, 3])
+def test_helsinki_like_extract_with_one_misdrawn_way_keeps_its_bay(tmp_path, way):
+    data, sea = _sea_of(hel.write_helsinki(tmp_path / "misdrawn.osm", cut="trim", misdrawn=way))
+    assert all(sea.contains(Point(p)) for p in hel.SEA_POINTS)
+    assert not any(sea.contains(Point(p)) for p in hel.LAND_POINTS)
+    assert [w for w in data.warnings if "coastline" in w] == [TURNED_ONE]
