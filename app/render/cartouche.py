@@ -15,22 +15,6 @@ from app.render.typography import Typography
 CORNERS = ("bottom-left", "top-left", "top-right", "bottom-right")  # order of preference
 
 
-def quiet_corner(image: np.ndarray | None, w: float, h: float, inset: float) -> str:
-    """The corner where a w×h box hides the least map detail (mean gradient of the painted image)."""
-    if image is None:
-        return CORNERS[0]
-    gray = image[::4, ::4].astype(np.float32).mean(axis=2)
-    grad = np.abs(np.diff(gray, axis=0))[:, :-1] + np.abs(np.diff(gray, axis=1))[:-1, :]
-    H, W = image.shape[:2]
-    scores = []
-    for i, corner in enumerate(CORNERS):
-        x0, y0, x1, y1 = _corner_box(corner, w, h, W, H, inset)
-        patch = grad[int(y0) // 4 : int(y1) // 4 + 1, int(x0) // 4 : int(x1) // 4 + 1]
-        score = float(patch.mean()) if patch.size else 0.0
-        scores.append(score * (1.0 + 0.15 * i))  # mild preference for the usual places
-    return CORNERS[int(np.argmin(scores))]
-
-
 def furniture_inset(size: tuple[int, int], margin_px: float) -> float:
     """How far furniture keeps from the page's edge (px)."""
     unit = min(size) / 1024.0
@@ -69,9 +53,9 @@ class Cartouche:
     corner: str
 
     @classmethod
-    def layout(cls, title, subtitle, typo: Typography, size, unit: float, inset: float, image=None, *, scale=1.0):
-        """The cartouche for a title on a `size` page; `scale` shrinks a corner cartouche (not a banner), which
-        goes to the corner where `image` is quietest (the overlay then moves it to the quietest place)."""
+    def layout(cls, title, subtitle, typo: Typography, size, unit: float, inset: float, *, scale: float = 1.0):
+        """The cartouche for a title on a `size` page: a banner across its foot, else a card in the bottom-left
+        corner that the overlay moves to the quietest place (`moved`); `scale` shrinks a card, not a banner."""
         style = typo.cartouche
         if not (title or subtitle):  # "none" still draws the title, just without a frame
             return None
@@ -105,7 +89,7 @@ class Cartouche:
             box = (0.0, H - h - inset * 0.4, float(W), H - inset * 0.4)
             corner = "bottom"
         else:
-            corner = quiet_corner(image, w, h, inset)
+            corner = CORNERS[0]
             box = _corner_box(corner, w, h, W, H, inset)
         top = box[1] + pad_y
         title_y = top + t_cap / 2
