@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import osmium
 import pytest
 import shapely
 from shapely.geometry import LineString, Point
@@ -221,3 +222,19 @@ def test_helsinki_like_extract_with_one_misdrawn_way_keeps_its_bay(tmp_path, way
     assert all(sea.contains(Point(p)) for p in hel.SEA_POINTS)
     assert not any(sea.contains(Point(p)) for p in hel.LAND_POINTS)
     assert [w for w in data.warnings if "coastline" in w] == [TURNED_ONE]
+
+
+def test_helsinki_like_pbf_cut_by_osmium_simple_has_its_bay(tmp_path):
+    # what `osmium extract -s simple` writes: ways keep their references to the nodes it left out
+    src = hel.write_helsinki(tmp_path / "helsinki.osm", cut="refs")
+    pbf = tmp_path / "helsinki.osm.pbf"
+    header = osmium.io.Header()
+    header.add_box(osmium.osm.Box(osmium.osm.Location(*hel.BOUNDS[:2]), osmium.osm.Location(*hel.BOUNDS[2:])))
+    writer = osmium.SimpleWriter(str(pbf), header=header)
+    for obj in osmium.FileProcessor(str(src)):
+        (writer.add_node if obj.is_node() else writer.add_way)(obj)
+    writer.close()
+    data, sea = _sea_of(pbf)
+    assert data.extent == hel.BOUNDS and not data.warnings
+    assert all(sea.contains(Point(p)) for p in hel.SEA_POINTS)
+    assert not any(sea.contains(Point(p)) for p in hel.LAND_POINTS)
