@@ -236,9 +236,11 @@ class Placer:
     def _point(self, run, text, role, x, y, color, marker: bool) -> bool:
         r = 3.2 * self.unit
         gap = r + 3.0 * self.unit
-        for b in self.symbols:  # a waypoint under a start/finish marker: its name beside the marker
+        dot_at = (x, y) if marker else None
+        for b in self.symbols:  # a waypoint under a start/finish marker: its name beside the marker, which is its dot
             if b[0] <= x <= b[2] and b[1] <= y <= b[3]:
                 gap = max(gap, max(b[2] - x, x - b[0], b[3] - y, y - b[1]) + 2.0 * self.unit)
+                dot_at = None
         h = run.cap
         if marker:
             spots = [
@@ -262,7 +264,7 @@ class Placer:
                 area = _union_area(boxes)[0]
                 area = area if self.used_px + area <= self.budget_px else None
             if area is not None:
-                self._take(Label(text, role, run, xf, boxes, color, (x, y) if marker else None), area, (x, y))
+                self._take(Label(text, role, run, xf, boxes, color, dot_at), area, (x, y))
                 return True
         return False
 

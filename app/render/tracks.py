@@ -22,6 +22,7 @@ from app.carto.scene import Scene
 from app.mapdata.model import Kind
 from app.render.fonts import font, hex_color
 from app.render.furniture import _text, format_distance
+from app.render.labels import contrast_ratio
 from app.render.textlayout import Box, GlyphRun
 from app.render.typography import Typography
 
@@ -158,18 +159,25 @@ class TrackMarker:
                 d = r + 5.0 * u
                 tip = 4.4 * u
                 cx, cy = self.x + d * math.cos(a), self.y + d * math.sin(a)
-                canvas.drawCircle(cx, cy, tip + 1.2 * u, halo)
-                _arrow(canvas, cx, cy, self.heading, tip, skia.Paint(AntiAlias=True, Color=ink))
+                _arrow(canvas, cx, cy, self.heading, tip, skia.Paint(AntiAlias=True, Color=ink), halo, 2.4 * u)
         canvas.drawCircle(self.x, self.y, r, line)
 
 
-def _arrow(canvas: skia.Canvas, x: float, y: float, heading: float, size: float, paint: skia.Paint) -> None:
-    """A filled triangle centred on (x, y), pointing `heading` degrees clockwise from +x."""
+def _arrow(canvas: skia.Canvas, x: float, y: float, heading: float, size: float, paint: skia.Paint,
+           halo: skia.Paint | None = None, halo_w: float = 0.0) -> None:  # fmt: skip
+    """A filled triangle centred on (x, y), pointing `heading` degrees clockwise from +x; with a halo round it."""
     a = math.radians(heading)
     pts = []
     for da, k in ((0.0, 1.0), (2.5, 0.85), (-2.5, 0.85)):
         pts.append((x + size * k * math.cos(a + da), y + size * k * math.sin(a + da)))
-    canvas.drawPath(skia.Path.Polygon(pts, True), paint)
+    path = skia.Path.Polygon(pts, True)
+    if halo is not None and halo_w > 0:
+        edge = skia.Paint(halo)
+        edge.setStyle(skia.Paint.kStroke_Style)
+        edge.setStrokeWidth(halo_w)
+        edge.setStrokeJoin(skia.Paint.kRound_Join)
+        canvas.drawPath(path, edge)
+    canvas.drawPath(path, paint)
 
 
 def track_markers(scene: Scene, typo: Typography, unit: float, bottom: float | None = None) -> list[TrackMarker]:
@@ -301,8 +309,10 @@ class ProfileStrip:
         for s in self.series:
             pts = px(s.distance_m, s.elevation_m)
             area = skia.Path.Polygon([(pts[0][0], y1), *pts, (pts[-1][0], y1)], True)
-            canvas.drawPath(area, skia.Paint(AntiAlias=True, Color=hex_color(s.color, alpha)))
-            stroke = skia.Paint(AntiAlias=True, Color=hex_color(s.color), Style=skia.Paint.kStroke_Style)
+            faint = contrast_ratio(s.color, t.cartouche_fill) < 2.0  # a light track colour on a light plate
+            canvas.drawPath(area, skia.Paint(AntiAlias=True, Color=hex_color(s.color, 200 if faint else alpha)))
+            line = t.ink if faint else s.color  # (poster's yellow track is inked along its edge the same way)
+            stroke = skia.Paint(AntiAlias=True, Color=hex_color(line), Style=skia.Paint.kStroke_Style)
             stroke.setStrokeWidth(max(1.4 * u, 1.0))
             stroke.setStrokeJoin(skia.Paint.kRound_Join)
             canvas.drawPath(skia.Path.Polygon(pts, False), stroke)
