@@ -159,7 +159,8 @@ class Placer:
             return None
         ext = self._extent
         if ext is not None and anchor is not None:
-            return area if ext.contains_properly(shapely.Point(anchor)) else None
+            # on the edge counts as inside (a waypoint at a corner of the data's bounds)
+            return area if shapely.dwithin(ext, shapely.Point(anchor), 2.0 * self.unit) else None
         if ext is not None and not ext.contains(union) and shapely.intersection(union, ext).area < INSIDE_DATA * area:
             return None
         return area
