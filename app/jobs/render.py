@@ -161,7 +161,7 @@ def render(
         opts = req.ai or AIOptions()
         wanted = _ai_stages(req.engine, engines, opts)
         template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
-        place, what = _prompt_subject(req, data, groups)
+        place, what = prompt_subject(req, data, groups)
         prompt = build_prompt(template, place, opts.prompt_extra, what=what)
         creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
         if opts.reference is not None and opts.reference_metadata is not None:
@@ -255,7 +255,7 @@ def choice_mode(text: str | None) -> str:
     return "default" if text is None else ("custom" if text else "none")
 
 
-def _prompt_subject(req: RenderRequest, data: MapData, groups: list) -> tuple[str | None, str]:
+def prompt_subject(req: RenderRequest, data: MapData, groups: list) -> tuple[str | None, str]:
     """(place, what the map is) for the prompt's {place} and {map} ("Helsinki", "city map of Helsinki"), of
     the group framed when one is; from the data, whatever title the person gave the picture."""
     from app.mapdata.titles import describe, map_phrase

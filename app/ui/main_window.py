@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         s.files_changed.connect(self._files_changed)
         s.load_errors.connect(lambda errs: self.messages.show_message("Could not load: " + "; ".join(errs)))
         s.sketch_ready.connect(self._sketch_ready)
+        s.subject_ready.connect(self.style_panel.set_place)
         s.ai_ready.connect(self._ai_ready)
         s.thumbnail_ready.connect(self.style_panel.set_thumbnail)
         s.engine_status.connect(self._engine_status)
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         self.map_panel.set_files(files)
         place = self.session.data.place_name() if self.session.data is not None else None
         self.map_panel.clear_defaults()  # the next sketch shows the new data's default title and subtitle
-        self.style_panel.set_place(place)
+        self.style_panel.set_place(None)  # until the sketch's map is described (session.subject_ready)
         self.setWindowTitle(f"MapBrush — {place}" if place else "MapBrush")
         if not files:
             self.preview.clear()

@@ -23,6 +23,7 @@ from app.ui.tasks import (
     export_task,
     load_files,
     probe_task,
+    prompt_subject_task,
     read_png_task,
     render_task,
     thumbnail_task,
@@ -44,6 +45,7 @@ class Session(QObject):
     job_failed = Signal(str, object)  # what, exception
     exported = Signal(object)  # Path
     png_adopted = Signal(object)  # PngPreview: an exported AI picture is the preview again
+    subject_ready = Signal(object, str)  # place, what the map is ("city map of Helsinki"): the prompt's words
 
     def __init__(self, styles: dict, engines: EngineHolder, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +60,8 @@ class Session(QObject):
         self.png_preview: PngPreview | None = None  # a preview taken up from an exported PNG
         self._pending_png: PngPreview | None = None  # read, waiting for its map's sketch
         self.ai_results: dict[str, RenderResult] = {}
+        self.subject: tuple[str | None, str] | None = None  # the last sketch's (place, what the map is)
+        self._subject_of: tuple | None = None  # (data, frame group) self.subject is of
         self.status = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -95,6 +99,7 @@ class Session(QObject):
             self.composition = self.composition.with_(frame_group=0)
         self.files, self.data = files, merged
         self.sketch = None
+        self.subject = self._subject_of = None
         self.ai_results.clear()
         self.files_changed.emit(files)
         if merged is not None:
@@ -134,7 +139,26 @@ class Session(QObject):
         self.ai_results.clear()
         self.png_preview = None
         self.sketch_ready.emit(result)
+        self._describe(result, comp)
         self._adopt_png()
+
+    def _describe(self, result: RenderResult, comp: Composition) -> None:
+        """What the AI prompt would call the sketch's map, worked out on the CPU lane after the sketch (the
+        gazetteer takes seconds to load the first time): neither the sketch nor the GUI thread waits for it."""
+        of = (id(result.data), comp.frame_group)
+        if of == self._subject_of:
+            return  # a style or framing change: the same map, the same words
+        self._subject_of = of
+        req = comp.request(self.inputs)
+        job = Job(prompt_subject_task, (req, result.data, result.groups), name="subject")
+        job.succeeded.connect(lambda subject, o=of: self._described(subject, o))
+        self.lanes.submit(job, key="subject", priority=0)
+
+    def _described(self, subject: tuple[str | None, str], of: tuple) -> None:
+        if of != self._subject_of:
+            return  # other data came meanwhile
+        self.subject = subject
+        self.subject_ready.emit(*subject)
 
     def frame_group(self, n: int) -> None:
         """Frame group n of the data's groups far apart (0: all of it)."""

@@ -44,6 +44,7 @@ class StylePanel(QWidget):
         super().__init__(parent)
         self.styles = styles  # name → app.styles.model.Style
         self.place: str | None = None
+        self.what: str | None = None  # what the map is, as the render's prompt says it ("city map of Helsinki")
         lay = QVBoxLayout(self)
 
         cards_box = QGroupBox("Style", self)
@@ -159,7 +160,7 @@ class StylePanel(QWidget):
         self.cards[name].setChecked(True)
         if not self._prompt_custom:
             with QSignalBlocker(self.prompt):
-                self.prompt.setPlainText(build_prompt(style.prompt.template, self.place))
+                self.prompt.setPlainText(build_prompt(style.prompt.template, self.place, what=self.what))
         if self._creativity_default:
             with QSignalBlocker(self.creativity):
                 self.creativity.setValue(round(style.prompt.creativity * 100))
@@ -178,8 +179,9 @@ class StylePanel(QWidget):
             self._show_style(name)
         self.changed.emit()
 
-    def set_place(self, place: str | None) -> None:
-        self.place = place
+    def set_place(self, place: str | None, what: str | None = None) -> None:
+        """The prompt's {place} and {map}: what the render fills in (app.jobs.render.prompt_subject)."""
+        self.place, self.what = place, what
         name = self.current_style()
         if name:
             self._show_style(name)

@@ -87,6 +87,13 @@ def render_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel: C
     return render(job.request, data=job.data, engines=engines, progress=progress, cancel=cancel)
 
 
+def prompt_subject_task(job: tuple, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
+    """(place, what the map is) the AI prompt of a sketch's map would say: job is (request, data, groups)."""
+    from app.jobs.render import prompt_subject
+
+    return prompt_subject(*job)
+
+
 @dataclass
 class ExportJob:
     request: Any

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from app.jobs.ai import build_prompt
-from app.jobs.render import RenderRequest, _prompt_subject, titles_for
+from app.jobs.render import RenderRequest, prompt_subject, titles_for
 from app.mapdata.io import read_file
 from app.styles.catalog import load_styles
 
@@ -62,7 +62,7 @@ def _city(tmp_path):
 
 def _prompt(path, template):
     data = read_file(path)
-    place, what = _prompt_subject(RenderRequest([path]), data, [])
+    place, what = prompt_subject(RenderRequest([path]), data, [])
     return build_prompt(template, place, what=what)
 
 
@@ -103,7 +103,7 @@ def test_the_prompt_names_the_place_even_when_the_title_is_custom(tmp_path):
     data = read_file(path)
     req = RenderRequest([path], title="Our Summer")
     assert titles_for(req, data) == ("Our Summer", "60.17° N · 24.94° E")
-    assert _prompt_subject(req, data, []) == ("Helsinki", "city map of Helsinki")
+    assert prompt_subject(req, data, []) == ("Helsinki", "city map of Helsinki")
 
 
 def test_titles_for_request_choices(tmp_path):
