@@ -250,6 +250,46 @@ def test_kml_document_name(tmp_path):
     assert describe(read_file(path)).title == "Weekend at Lake Bled"
 
 
+def _kml_folders(doc_name: str | None) -> str:
+    """A day-by-day trip: a walk per day in its own folder (GDAL makes each folder a layer, dropping the name)."""
+    name = f"<name>{doc_name}</name>" if doc_name else ""
+    days = "".join(
+        f"<Folder><name>Day {d}</name><Placemark><name>Walk {d}</name><LineString><coordinates>"
+        f"{14.08 + 0.01 * d},46.36 {14.09 + 0.01 * d},46.37 {14.10 + 0.01 * d},46.365</coordinates></LineString>"
+        f"</Placemark><Placemark><name>Lunch</name><Point><coordinates>{14.09 + 0.01 * d},46.37</coordinates>"
+        "</Point></Placemark></Folder>"
+        for d in (1, 2)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"{name}{days}</Document></kml>"
+    )
+
+
+def test_kml_document_name_titles_a_map_of_several_folders(tmp_path):
+    import zipfile
+
+    kml = tmp_path / "trip.kml"
+    kml.write_text(_kml_folders("Two Days at Bled"))
+    data = read_file(kml)
+    assert {p.get("folder") for p in data.props} == {"Day 1", "Day 2"}  # several folders: GDAL's layers
+    assert data.sources[0].name == "Two Days at Bled"
+    assert (describe(data).title, describe(data).source) == ("Two Days at Bled", "document")
+    kmz = tmp_path / "trip.kmz"
+    with zipfile.ZipFile(kmz, "w") as zf:
+        zf.writestr("doc.kml", _kml_folders("Two Days at Bled"))
+    assert describe(read_file(kmz)).title == "Two Days at Bled"
+
+
+def test_kml_document_named_after_its_file_or_unnamed_is_no_title(tmp_path):
+    for doc_name in ("bled_days.kml", None):
+        kml = tmp_path / "bled_days.kml"
+        kml.write_text(_kml_folders(doc_name))
+        data = read_file(kml)
+        assert data.sources[0].name is None  # neither the file's own name nor a folder's is the document's
+        assert describe(data).title not in ("bled_days.kml", "Day 1", "Day 2")
+
+
 def test_without_the_gazetteer_the_title_falls_back_to_the_file(tmp_path, monkeypatch):
     import sys
 

@@ -63,6 +63,19 @@ def _read_placemarks(path, keys, *, limits, progress, cancel, shown, member: str
     return parts
 
 
+def _document_name(name: str | None, pkg: Package) -> str | None:
+    """The root <Document><name>, unless it only names the file (Google Earth names a saved document "trip.kml"):
+    then the data's other names title the map."""
+    if not name:
+        return None
+
+    def stem(text: str) -> str:
+        text = text.casefold()
+        return text[:-4] if text.endswith((".kml", ".kmz")) else text
+
+    return None if stem(name) in {stem(Path(str(pkg.shown)).name), stem(PurePosixPath(pkg.root).name)} else name
+
+
 def _read(pkg: Package, local_path, *, limits, progress, cancel) -> RawFeatures:
     """Overlays and links first (our own parser: its errors name the user's file), then the placemarks of every
     document that has any, through GDAL. `local_path(name)` gives a document as a file GDAL can open."""
@@ -78,6 +91,7 @@ def _read(pkg: Package, local_path, *, limits, progress, cancel) -> RawFeatures:
     if len({p.crs for p in parts}) <= 1:
         raw.crs = None  # KML is always lon/lat
     raw.rasters = found.rasters
+    raw.name = _document_name(found.document_name, pkg)  # a title (app.mapdata.titles): GDAL's folders drop it
     raw.warnings = found.warnings + raw.warnings
     # Placemarks without tags: a point is a place marker, a path is a route or track.
     raw.fallback = {"Point": Kind.POI, "LineString": Kind.TRACK}

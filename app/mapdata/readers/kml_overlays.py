@@ -122,6 +122,7 @@ class Found:
     overlay_keys: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
     placemark_docs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    document_name: str | None = None  # the root document's <Document><name> (GDAL drops it with several folders)
 
 
 def _region(el) -> Region | None:
@@ -195,7 +196,8 @@ class _Warnings:
 
 def _walk(pkg: Package, name: str) -> Iterator[tuple[str, object, Region | None]]:
     """(tag, element, inherited Region) for every GroundOverlay, NetworkLink, PhotoOverlay, ScreenOverlay and
-    Placemark of one document, each complete when yielded and cleared after (big files stay small)."""
+    Placemark of one document, each complete when yielded and cleared after (big files stay small); and
+    ("name", element, None) for the <name> of the document's outermost Document or Folder."""
     stack: list = []
     regions: list[Region | None] = []
     try:
@@ -215,11 +217,19 @@ def _walk(pkg: Package, name: str) -> Iterator[tuple[str, object, Region | None]
                 elif tag in _ITEMS:
                     yield tag, el, inherited
                     el.clear()
+                elif tag == "name" and _outermost_container(stack):
+                    yield tag, el, None
     except (ParseError, DefusedXmlException, LookupError, ValueError) as e:  # LookupError: an unknown encoding
         where = "the file" if pkg.zf is None and name == pkg.root else f"{name} in {pkg.where}"
         raise InputError(f"{where} is corrupt or truncated (not valid XML: {e})", path=pkg.shown) from None
     except _READ_ERRORS as e:
         raise InputError(f"the archive is corrupt or truncated ({name}: {e})", path=pkg.shown) from None
+
+
+def _outermost_container(stack: list) -> bool:
+    """Whether the open elements are the document's outermost Document or Folder (inside <kml> or not)."""
+    tags = [_local(e.tag) for e in stack]
+    return tags in (["Document"], ["Folder"], ["kml", "Document"], ["kml", "Folder"])
 
 
 def _gdal_key(el) -> tuple[str, tuple[float, ...]] | None:
@@ -290,6 +300,10 @@ class _Walker:
         images: list[tuple[int, int]] = []
         try:
             for tag, el, inherited in _walk(self.pkg, name):
+                if tag == "name":
+                    if name == self.pkg.root and self.found.document_name is None:
+                        self.found.document_name = " ".join((el.text or "").split()) or None
+                    continue
                 label = _text(el, "name") or f"untitled {tag}"
                 region = _region(el) or inherited or link_region
                 if tag == "Placemark":
