@@ -279,10 +279,11 @@ def _inspect_one(path: Path) -> dict:
     if is_picture(head):
         fmt = "png" if head.startswith(b"\x89PNG") else "jpeg" if head.startswith(b"\xff\xd8") else "webp"
         return {"file": str(path), "format": fmt, "mapbrush": read_metadata(path)}
-    from app.jobs.render import load
+    from app.jobs.render import RenderRequest, load, titles_for
 
     data = load([path])
     src = data.sources[0] if data.sources else None
+    title, subtitle = titles_for(RenderRequest([path]), data)  # what a render draws by default
     return {
         "file": str(path),
         "format": src.format if src else "unknown",
@@ -293,7 +294,8 @@ def _inspect_one(path: Path) -> dict:
         "kinds": data.counts(),
         "bounds": data.bounds(),
         "extent": data.extent,
-        "place": data.place_name(),
+        "title": title,
+        "subtitle": subtitle,
         "warnings": data.warnings,
     }
 
@@ -305,7 +307,7 @@ def _print_inspect(info: dict) -> None:
         if meta is None:
             print(f"  a {info['format'].upper()} picture without MapBrush metadata")
             return
-        for key in ("version", "style", "engine", "seed", "size", "title", "crs", "bounds"):
+        for key in ("version", "style", "engine", "seed", "size", "title", "subtitle", "crs", "bounds"):
             if key in meta:
                 print(f"  {key:<9} {meta[key]}")
         for inp in meta.get("inputs", []):
@@ -321,8 +323,10 @@ def _print_inspect(info: dict) -> None:
     if info["bounds"]:
         b = info["bounds"]
         print(f"  bounds    lon {b[0]:.5f} … {b[2]:.5f}, lat {b[1]:.5f} … {b[3]:.5f}")
-    if info["place"]:
-        print(f"  place     {info['place']}")
+    if info["title"]:
+        print(f"  title     {info['title']}")
+    if info["subtitle"]:
+        print(f"  subtitle  {info['subtitle']}")
     for w in info["warnings"]:
         print(f"  warning   {w}")
 

@@ -86,6 +86,19 @@ def test_inspect_map_file_counts_kinds():
     assert info["pictures"] == 0 and "pictures" not in text
 
 
+def test_inspect_shows_the_default_title_and_subtitle_a_render_draws():
+    from app.jobs.render import RenderRequest, load, titles_for
+
+    for name, shape in (("harbour_hike.gpx", " km · ↑ "), ("harbour_town.geojson", "° N · ")):
+        path = EXAMPLES / name
+        title, subtitle = titles_for(RenderRequest([path]), load([path]))
+        assert title and shape in subtitle  # a hike: its length and climb; a town: the centre's coordinates
+        info = json.loads(run("inspect", path, "--json").stdout)
+        assert (info["title"], info["subtitle"]) == (title, subtitle) and "place" not in info
+        lines = run("inspect", path).stdout.splitlines()
+        assert f"  title     {title}" in lines and f"  subtitle  {subtitle}" in lines
+
+
 def test_inspect_counts_the_pictures_of_a_super_overlay(tmp_path):
     from tests.mapdata.kml_samples import super_overlay_kmz
 
