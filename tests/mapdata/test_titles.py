@@ -239,6 +239,28 @@ def test_track_without_elevations_says_only_its_length(tmp_path):
     assert re.fullmatch(r"1\.1 km", describe(data).subtitle)
 
 
+def _gpx10(path, name_xml: str):
+    """A GPX 1.0 file as old units and tools write it: the header's <name> right under <gpx>, then a track."""
+    pts = "".join(f'<trkpt lat="{46.36 + 0.001 * i:.4f}" lon="{14.09 + 0.001 * i:.4f}"><ele>{480 + i}</ele></trkpt>'
+                  for i in range(12))  # fmt: skip
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.0" creator="eTrex" '
+        'xmlns="http://www.topografix.com/GPX/1/0">'
+        f'{name_xml}<time>2009-06-01T08:00:00Z</time><wpt lat="46.37" lon="14.10"><name>Castle</name></wpt>'
+        f"<trk><name>ACTIVE LOG</name><trkseg>{pts}</trkseg></trk></gpx>"
+    )
+    return path
+
+
+def test_gpx_1_0_header_name_titles_the_map(tmp_path):
+    data = read_file(_gpx10(tmp_path / "0601.gpx", "<name>\n  Around Lake Bled\n</name><desc>a walk</desc>"))
+    assert data.sources[0].name == "Around Lake Bled"
+    assert (describe(data).title, describe(data).source) == ("Around Lake Bled", "document")
+    # without one, the waypoint's and the track's <name> (deeper in the file) are not the document's
+    data = read_file(_gpx10(tmp_path / "0602.gpx", ""))
+    assert data.sources[0].name is None and describe(data).title != "Castle"
+
+
 def test_kml_document_name(tmp_path):
     path = tmp_path / "doc.kml"
     path.write_text(

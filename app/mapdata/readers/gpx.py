@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyogrio
 import shapely
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, iterparse
 from pyogrio import raw as ogr_raw
 
 from app.jobs.cancel import NEVER
@@ -17,6 +19,7 @@ from app.mapdata.safety import check_xml_file
 from app.mapdata.titles import climb
 
 _LAYERS = {"waypoints": Kind.POI, "routes": Kind.TRACK, "tracks": Kind.TRACK}
+_PAST_HEADER = {"wpt", "rte", "trk", "metadata", "extensions"}  # a GPX's header (and its <name>) ends before these
 
 
 def _drop_empty_parts(geoms: np.ndarray) -> np.ndarray:
@@ -84,12 +87,35 @@ def _profile(xy: np.ndarray, part: np.ndarray, ele: np.ndarray) -> dict | None:
 
 
 def _document_name(path) -> str | None:
-    """<metadata><name> of a GPX 1.1 file (GDAL's dataset metadata); GPX 1.0's <gpx><name> GDAL does not keep."""
+    """<metadata><name> of a GPX 1.1 file (GDAL's dataset metadata), else GPX 1.0's <gpx><name>."""
     try:
         name = (pyogrio.read_info(str(path), layer="tracks").get("dataset_metadata") or {}).get("NAME")
     except OGR_ERRORS:
+        name = None
+    if not isinstance(name, str) or not name.strip():
+        name = _header_name(path)
+    return (" ".join(name.split()) or None) if isinstance(name, str) else None
+
+
+def _header_name(path) -> str | None:
+    """GPX 1.0's <gpx><name>, which GDAL does not keep: read with defusedxml from the header, which comes before
+    the first waypoint, route or track (the walk stops there, so a big file costs nothing)."""
+    depth = 0
+    try:
+        with open(path, "rb") as f:
+            for event, el in iterparse(f, events=("start", "end"), forbid_dtd=True):
+                tag = el.tag.rsplit("}", 1)[-1]
+                if event == "start":
+                    depth += 1
+                    if depth == 2 and tag in _PAST_HEADER:
+                        return None
+                    continue
+                depth -= 1
+                if depth == 1 and tag == "name":
+                    return el.text
+    except (ParseError, DefusedXmlException, LookupError, ValueError, OSError):  # GDAL read it: be lenient here
         return None
-    return (name.strip() or None) if isinstance(name, str) else None
+    return None
 
 
 def read_gpx(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, cancel=NEVER) -> RawFeatures:
