@@ -59,6 +59,7 @@ _USED = frozenset(
     | set(_POI_KEYS)
     | set(_COUNTRY_KEYS)
 )
+TAG_KEYS = _USED  # the property keys classify() looks at (lower case)
 _MEMO: dict = {}
 _MEMO_MAX = 50_000
 

@@ -19,6 +19,10 @@ class Limits:
     ratio_floor: int = 4 * MiB  # small streams may compress as well as they like
     max_features: int = 3_000_000
     max_image_pixels: int = 64_000_000  # one picture in a file (a KML GroundOverlay), checked before decoding
+    # Attribute columns of a GeoJSON file (distinct property keys). Readers build a features × columns table, so
+    # beyond this a file where every feature has its own keys costs quadratic time and memory: only the columns
+    # that name or classify features are read (app/mapdata/readers/geojson.py).
+    max_fields: int = 1000
     lon_range: tuple[float, float] = (-180.0, 180.0)
     lat_range: tuple[float, float] = (-90.0, 90.0)
     coord_tolerance: float = 1e-6  # degrees: coordinates this close outside the range are rounding, clamped

@@ -446,3 +446,47 @@ def test_no_library_warning_reaches_stderr(data_dir, tmp_path):
         assert done.returncode == code, done.stderr
         noise = [line for line in done.stderr.splitlines() if not line.startswith("mapbrush: ")]
         assert not noise, done.stderr
+
+
+# ----- a GeoJSON where every feature has its own keys ----------------------------------------------------------
+def _own_keys_geojson(path: Path, n: int) -> Path:
+    """Survey notes as some exporters write them: every point has a name, a few have a bench, and each has a key
+    of its own (a per-feature note column), so the file has n + 2 attribute columns."""
+    feats = [
+        {"type": "Feature",
+         "properties": {"name": f"Spot {i}", "amenity": "bench" if i % 3 == 0 else None, f"note_{i:05d}": f"seen {i}"},
+         "geometry": {"type": "Point", "coordinates": [24.9 + i * 1e-5, 60.1 + (i % 50) * 1e-4]}}
+        for i in range(n)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"type": "FeatureCollection", "name": "Survey", "features": feats}))
+    return path
+
+
+def test_many_distinct_keys_are_read_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    path = _own_keys_geojson(tmp_path / "survey.geojson", 3000)  # ~450 KB; all columns read: 74 MB peak, 3.7 s
+    tracemalloc.start()
+    try:
+        data = read_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, f"peak {peak / 2**20:.0f} MB"
+    assert len(data) == 3000 and data.names[7] == "Spot 7"
+    assert data.counts() == {"poi": 1000, "other": 2000}  # the benches are points of interest, as before
+    assert sum(1 for p in data.props if p.get("amenity") == "bench") == 1000
+    assert not any(k.startswith("note_") for p in data.props for k in p)
+    assert data.sources[0].name == "Survey"
+    [warning] = [w for w in data.warnings if "attribute columns" in w]
+    assert warning.startswith("survey.geojson: 3,002 attribute columns, more than 1,000: read only the 2 ")
+    assert "extra attribute columns were ignored" in warning
+
+
+def test_a_wide_but_ordinary_geojson_keeps_every_column(tmp_path):
+    path = _own_keys_geojson(tmp_path / "survey.geojson", 800)  # over the schema check's size, under the limit
+    assert path.stat().st_size > 64 * 1024
+    data = read_file(path)
+    assert not data.warnings and sum(1 for p in data.props for k in p if k.startswith("note_")) == 800
+    few = read_file(path, limits=Limits(max_fields=500))  # the limit is the Limits' own
+    assert any("802 attribute columns, more than 500" in w for w in few.warnings)

@@ -133,7 +133,8 @@ def read_layer(
     count_first=True,
     open_options: dict | None = None,
 ) -> RawFeatures:
-    """One layer as RawFeatures in its own CRS. `shown` is the path named in errors (e.g. the zip, not its member).
+    """One layer as RawFeatures in its own CRS (`path` may be the file's bytes). `shown` is the path named in errors
+    (e.g. the zip, not its member).
 
     count_first=False skips the counting pass (for drivers that parse the whole file on open, like GeoJSON).
     open_options: GDAL open options of the driver (e.g. GeoJSON's ARRAY_AS_STRING).
@@ -150,7 +151,8 @@ def read_layer(
         if count > budget:
             raise InputError(f"the file has more than {limits.max_features:,} features", path=shown)
         limit = count + 1 if count >= 0 else None
-        meta, _fids, wkb, columns = ogr_raw.read(str(path), layer=layer, max_features=limit, **opts)
+        src = path if isinstance(path, bytes) else str(path)  # bytes: a document in memory
+        meta, _fids, wkb, columns = ogr_raw.read(src, layer=layer, max_features=limit, **opts)
         with np.errstate(invalid="ignore"):  # NaN coordinates: clean_geometries drops them, and names them
             geoms = shapely.from_wkb(wkb, on_invalid="fix") if len(wkb) else np.empty(0, object)
     except OGR_ERRORS as e:
