@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from app.carto.framing import lonlat_to_px, px_to_lonlat
+from app.carto.rasters import pixel_boxes
 from app.carto.scene import Scene
 from app.mapdata.model import Kind, MapData
 
@@ -26,12 +27,15 @@ class Group:
     files: tuple[str, ...]  # input file names with features here, most features first
     rows: np.ndarray  # rows of the MapData in this group
     sources: tuple[int, ...] = ()  # indices into MapData.sources of those files, in file order
+    pictures: tuple[int, ...] = ()  # indices into MapData.rasters of the pictures here (KML GroundOverlays)
 
     def label(self) -> str:
         """harbour_town.geojson near 59.3° N 18.1° E"""
         lon, lat = self.lonlat
         where = f"{abs(lat):.1f}° {'N' if lat >= 0 else 'S'} {abs(lon):.1f}° {'E' if lon >= 0 else 'W'}"
         what = ", ".join(self.files[:2]) + (f" and {len(self.files) - 2} more" if len(self.files) > 2 else "")
+        if not what and self.pictures:
+            what = f"{len(self.pictures)} picture{'s' if len(self.pictures) > 1 else ''}"
         return f"{what} near {where}" if what else f"data near {where}"
 
     @property
@@ -98,8 +102,24 @@ def find_groups(scene: Scene, data: MapData) -> list[Group]:
     return _with_rows(scene, data, [tuple(float(v) * cell for v in b) for b in boxes])
 
 
+def _picture_groups(scene: Scene, data: MapData, b: np.ndarray) -> np.ndarray:
+    """For each picture (MapData.rasters), the group box it overlaps most, else the nearest; -1 off the map."""
+    pics = pixel_boxes(data.rasters, scene.frame)
+    if not len(pics):
+        return np.empty(0, np.int64)
+    ow = np.minimum(pics[:, None, 2], b[None, :, 2]) - np.maximum(pics[:, None, 0], b[None, :, 0])
+    oh = np.minimum(pics[:, None, 3], b[None, :, 3]) - np.maximum(pics[:, None, 1], b[None, :, 1])
+    overlap = np.where(np.isfinite(ow + oh), np.maximum(ow, 0) * np.maximum(oh, 0), 0.0)
+    dx = np.maximum(np.maximum(b[None, :, 0] - pics[:, None, 2], pics[:, None, 0] - b[None, :, 2]), 0)
+    dy = np.maximum(np.maximum(b[None, :, 1] - pics[:, None, 3], pics[:, None, 1] - b[None, :, 3]), 0)
+    gap = np.where(np.isfinite(dx + dy), np.hypot(dx, dy), np.inf)
+    which = np.where(overlap.max(axis=1) > 0, np.argmax(overlap, axis=1), np.argmin(gap, axis=1))
+    return np.where(np.isfinite(pics).all(axis=1), which, -1)
+
+
 def _with_rows(scene: Scene, data: MapData, boxes: list[tuple[float, float, float, float]]) -> list[Group]:
-    """Each row goes to the group nearest to its first vertex on the canvas."""
+    """Each row goes to the group nearest to its first vertex on the canvas; each picture to the group it
+    overlaps most (else the nearest)."""
     coords, idx = shapely.get_coordinates(data.geometries, return_index=True)
     rows, first = np.unique(idx, return_index=True)
     col, row = lonlat_to_px(scene.frame, coords[first, 0], coords[first, 1])
@@ -108,14 +128,20 @@ def _with_rows(scene: Scene, data: MapData, boxes: list[tuple[float, float, floa
     dy = np.maximum(np.maximum(b[:, 1][None] - row[:, None], row[:, None] - b[:, 3][None]), 0)
     dist = np.where(np.isfinite(dx + dy), np.hypot(dx, dy), np.inf)
     nearest = np.argmin(dist, axis=1)
+    pictures = _picture_groups(scene, data, b)
     source = _source_of_rows(data)
     names = [Path(s.path).name for s in data.sources]
     groups = []
     for i, (x0, y0, x1, y1) in enumerate(boxes):
         mine = rows[nearest == i]
-        if not len(mine):
+        pics = tuple(int(j) for j in np.flatnonzero(pictures == i))
+        if not len(mine) and not pics:
             continue
-        bx0, by0, bx1, by1 = shapely.total_bounds(data.geometries[mine])
+        parts = [data.rasters[j].bounds() for j in pics]  # lon/lat: the group's features and pictures
+        if len(mine):
+            parts.append(tuple(shapely.total_bounds(data.geometries[mine])))
+        p = np.array(parts, float)
+        bx0, by0, bx1, by1 = p[:, 0].min(), p[:, 1].min(), p[:, 2].max(), p[:, 3].max()
         lon, lat = (bx0 + bx1) / 2, (by0 + by1) / 2
         if not (np.isfinite(lon) and np.isfinite(lat)) or bx1 - bx0 > 180.0:  # around the antimeridian
             lon, lat = (v[0] for v in px_to_lonlat(scene.frame, np.array([(x0 + x1) / 2]), np.array([(y0 + y1) / 2])))
@@ -124,8 +150,9 @@ def _with_rows(scene: Scene, data: MapData, boxes: list[tuple[float, float, floa
         if source is not None:
             ids, n = np.unique(source[mine], return_counts=True)
             files = tuple(names[j] for j in ids[np.argsort(-n, kind="stable")])
-        groups.append(Group((x0, y0, x1, y1), (float(lon), float(lat)), files, mine, tuple(int(j) for j in ids)))
-    groups.sort(key=lambda g: int(g.rows[0]))
+        groups.append(Group((x0, y0, x1, y1), (float(lon), float(lat)), files, mine, tuple(int(j) for j in ids),
+                            pics))  # fmt: skip
+    groups.sort(key=lambda g: int(g.rows[0]) if len(g.rows) else len(data) + g.pictures[0])  # pictures-only last
     return groups if len(groups) >= 2 else []
 
 

@@ -31,14 +31,29 @@ def _lonlat_mesh(corners: np.ndarray, g: int) -> np.ndarray:
     return top + (bottom - top) * v
 
 
+def _mesh_px(r: Raster, frame: Frame) -> np.ndarray:
+    """(g+1, g+1, 2) pixels: the raster's grid on the canvas (NaN where the projection has no place for it)."""
+    ll = _lonlat_mesh(np.asarray(r.corners, float), _grid(r))
+    col, row = lonlat_to_px(frame, ll[..., 0], ll[..., 1])
+    return np.stack([np.asarray(col, float), np.asarray(row, float)], axis=-1)
+
+
+def pixel_boxes(rasters: list[Raster], frame: Frame) -> np.ndarray:
+    """(n, 4) x0, y0, x1, y1: where each raster lands on the canvas, in the list's order; NaN for one that does
+    not (beyond the projection's world)."""
+    out = np.full((len(rasters), 4), np.nan)
+    for i, r in enumerate(rasters):
+        mesh = _mesh_px(r, frame).reshape(-1, 2)
+        if np.isfinite(mesh).all():
+            out[i] = (*mesh.min(axis=0), *mesh.max(axis=0))
+    return out
+
+
 def place_rasters(rasters: list[Raster], frame: Frame) -> list[PlacedRaster]:
     """The rasters that touch the canvas, bottom first, with their meshes in pixels."""
     out = []
     for r in sorted(rasters, key=lambda r: r.order):
-        g = _grid(r)
-        ll = _lonlat_mesh(np.asarray(r.corners, float), g)
-        col, row = lonlat_to_px(frame, ll[..., 0], ll[..., 1])
-        mesh = np.stack([np.asarray(col, float), np.asarray(row, float)], axis=-1)
+        mesh = _mesh_px(r, frame)
         if not np.isfinite(mesh).all():
             continue  # beyond the projection's world (the far side of an orthographic globe)
         lo, hi = mesh.reshape(-1, 2).min(axis=0), mesh.reshape(-1, 2).max(axis=0)

@@ -271,6 +271,7 @@ def _group_data(data: MapData, group) -> MapData:
     keep[group.rows] = True
     part = data.select(keep)
     part.extent = None  # the group's own features frame it, not a file's declared bounds
+    part.rasters = [data.rasters[i] for i in group.pictures]  # and its own pictures only
     if group.sources:  # its own files name the map (the picture's metadata still lists every input)
         part.sources = [data.sources[i] for i in group.sources]
     return part

@@ -109,3 +109,47 @@ def test_cli_warns_and_frames_one_group(tmp_path, hike):
     proc = run("-o", "hike.png", "--frame", "2")
     assert proc.returncode == 0, proc.stderr
     assert "far apart" not in proc.stderr and (tmp_path / "hike.png").is_file()
+
+
+# ----- pictures (KML GroundOverlays) belong to their group ------------------------------------------------------
+def _survey_kml(folder: Path, far_box=None) -> Path:
+    """The lake-side village's placemarks and scanned map; with far_box, a second scan far from them."""
+    from tests.mapdata.kml_samples import BOX, ground_overlay, image_bytes, kml, placemarks
+
+    (folder / "scan.jpg").write_bytes(image_bytes(96, 64))
+    (folder / "far.jpg").write_bytes(image_bytes(96, 64, colour=(150, 60, 40)))
+    body = placemarks() + ground_overlay("Village survey", "scan.jpg", BOX)
+    if far_box:
+        body += ground_overlay("Coast survey", "far.jpg", far_box)
+    path = folder / "survey.kml"
+    path.write_text(kml(body, "Survey"))
+    return path
+
+
+def test_framing_a_group_keeps_only_its_own_pictures(tmp_path, hike):
+    from tests.mapdata.kml_samples import WINDOW
+
+    kml = _survey_kml(tmp_path)  # near 46.4° N 14.1° E; the hike ~500 km north
+    whole = render(_req([kml, hike]))
+    assert [g.files for g in whole.groups] == [("survey.kml",), ("hike.gpx",)]
+    assert [g.pictures for g in whole.groups] == [(0,), ()]
+    village, trail = render(_req([kml, hike], frame=1)), render(_req([kml, hike], frame=2))
+    assert len(village.scene.rasters) == 1 and not trail.scene.rasters
+    w, s, e, n = village.scene.frame.lonlat_bounds
+    assert w <= WINDOW[0] and e >= WINDOW[2] and e - w < 0.3  # the village, its scan inside
+    w, s, e, n = trail.scene.frame.lonlat_bounds
+    assert 14.1 < w < e < 14.35 and 50.85 < s < n < 50.98  # the hike only: no scan widening it
+
+
+def test_a_group_that_is_only_a_picture_can_be_framed(tmp_path):
+    far = (15.0, 44.0, 15.04, 44.02)  # a scan of a coast ~270 km from the village, no placemark near it
+    kml = _survey_kml(tmp_path, far_box=far)
+    whole = render(_req([kml]))
+    assert len(whole.groups) == 2 and whole.groups[1].pictures == (1,) and not len(whole.groups[1].rows)
+    assert whole.groups[1].label() == "1 picture near 44.0° N 15.0° E"
+    coast = render(_req([kml], frame=2))
+    assert len(coast.scene.rasters) == 1 and len(coast.scene.geometries) == 0
+    w, s, e, n = coast.scene.frame.lonlat_bounds
+    assert w <= far[0] < far[2] <= e and s <= far[1] < far[3] <= n and e - w < 0.2  # framed to the scan
+    area = coast.image[100:260, 100:380].astype(int)
+    assert abs(area[..., 0].mean() - area[..., 2].mean()) > 20  # the reddish scan is drawn, not blank paper
