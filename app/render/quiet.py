@@ -1,9 +1,18 @@
-"""Where the map is quiet: the pixels of data that furniture must leave visible, and the search for the place
-where a box of furniture hides the least of them."""
+"""Where the map is quiet: the data that furniture must leave visible, and the search for the place where a box of
+furniture hides the least of it.
+
+The search is judged on a fixed working grid (WORK cells on the long side), not at the output's resolution, and
+counts data by its length, not by its pixels: line widths do not scale exactly with the picture (a line is at least
+a pixel wide), so line art covers 8% of a small preview and 5% of a print-size export, and pixel counts taken at
+each resolution sent the furniture to different places. Each kind of data (a road class, the area outlines, …) is
+brought to the grid by area-averaging and divided by its own stroke width there (estimated from the mask: twice
+its area over its perimeter), which gives the length of line in each cell; that does not depend on the resolution,
+so the same map at 1200×900 and 4960×3720 puts its furniture at the same relative places and sizes. Tracks, which
+are never covered, are kept on the grid as a max (a cell holding any track pixel is track)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,21 +25,24 @@ DRAWN = 64  # coverage (of 255) from which a pixel counts as drawn
 # woods, lakes) count by their outlines only — the line art holds those — so a cartouche may sit on the sea.
 SOLID_KINDS = frozenset(ROAD_KINDS | {Kind.RAIL, Kind.WATERWAY, Kind.TRACK, Kind.POI, Kind.BUILDING})
 HARD_KINDS = frozenset({Kind.TRACK})  # never covered while any other place is free of them
+WORK = 512  # long side, in cells, of the grid on which quiet places are judged
 
 
-def data_masks(layers) -> tuple[np.ndarray, np.ndarray]:
-    """(busy, hard): HxW bool masks of the data pixels in `layers` (app.render.layers.Layers) and of those that
-    must never be covered (GPS tracks)."""
-    busy = layers.lineart > DRAWN
-    hard = np.zeros_like(busy)
+def data_masks(layers) -> tuple[list[np.ndarray], np.ndarray]:
+    """(busy, hard): the data in `layers` (app.render.layers.Layers) as HxW uint8 coverages, one per kind of line
+    (each solid kind, each kind's marks, and the line art that is none of those: the outlines of areas), and the
+    HxW bool mask of what must never be covered (GPS tracks)."""
+    busy = [m for kind, m in layers.masks.items() if kind in SOLID_KINDS]
+    busy += list(layers.marks.values())  # lines and points of data without map tags
+    hard = np.zeros((layers.height, layers.width), bool)
     for kind, m in layers.masks.items():
-        if kind in SOLID_KINDS:
-            busy |= m > DRAWN
         if kind in HARD_KINDS:
             hard |= m > DRAWN
-    for m in layers.marks.values():  # lines and points of data without map tags
-        busy |= m > DRAWN
-    return busy, hard
+    drawn = np.zeros_like(hard)
+    for m in busy:
+        drawn |= m > DRAWN
+    outlines = np.where(drawn, 0, layers.lineart).astype(np.uint8)
+    return [outlines, *busy], hard
 
 
 def detail_mask(image: np.ndarray) -> np.ndarray:
@@ -42,9 +54,52 @@ def detail_mask(image: np.ndarray) -> np.ndarray:
     return grad > 24.0
 
 
-def _integral(mask: np.ndarray) -> np.ndarray:
-    out = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
-    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1, out=out[1:, 1:])
+def work_shape(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the working grid for a picture of `size`: WORK cells on its long side, its aspect kept
+    (a smaller picture is its own grid)."""
+    W, H = size
+    if max(W, H) <= WORK:
+        return W, H
+    k = WORK / max(W, H)
+    return max(1, round(W * k)), max(1, round(H * k))
+
+
+def _starts(n: int, cells: int) -> np.ndarray:
+    """First pixel of each of `cells` cells over `n` pixels (cells <= n)."""
+    return np.floor(np.arange(cells) * (n / cells)).astype(np.intp)
+
+
+def to_work(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`mask` (HxW bool) on a grid of `shape` (width, height, at most the mask's): a cell is set when any pixel it
+    holds is."""
+    w, h = shape
+    H, W = mask.shape
+    rows = np.logical_or.reduceat(mask, _starts(H, h), axis=0)
+    return np.logical_or.reduceat(rows, _starts(W, w), axis=1)
+
+
+def line_length(coverages: Iterable[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """(h, w) float: the length, in cells, of the lines of `coverages` (HxW uint8 each, lines of one width each)
+    in every cell of a grid of `shape` (width, height, at most the coverages')."""
+    w, h = shape
+    out = np.zeros((h, w), np.float64)
+    for cov in coverages:
+        drawn = cov > DRAWN
+        edges = np.count_nonzero(drawn[1:, :] != drawn[:-1, :]) + np.count_nonzero(drawn[:, 1:] != drawn[:, :-1])
+        if edges == 0:
+            continue
+        H, W = cov.shape
+        width = max(2.0 * float(np.count_nonzero(drawn)) / edges, 1.0)  # of the stroke: area over half its outline
+        # The ink in each cell (the coverage summed over the pixels it holds) over the stroke's width is the length
+        # of line there, in pixels; times the cells per pixel, in cells.
+        ink = np.add.reduceat(np.add.reduceat(cov, _starts(H, h), axis=0, dtype=np.int64), _starts(W, w), axis=1)
+        out += ink * (np.sqrt(w / W * h / H) / (255.0 * width))
+    return out
+
+
+def _integral(values: np.ndarray) -> np.ndarray:
+    out = np.zeros((values.shape[0] + 1, values.shape[1] + 1), np.float64 if values.dtype.kind == "f" else np.int64)
+    np.cumsum(np.cumsum(values, axis=0, dtype=out.dtype), axis=1, out=out[1:, 1:])
     return out
 
 
@@ -52,8 +107,8 @@ def _integral(mask: np.ndarray) -> np.ndarray:
 class Candidate:
     x: float  # top-left corner
     y: float
-    covered: int  # data pixels under the box (gap included)
-    hard: int  # track pixels under it
+    covered: float  # length of data (in working cells) under the box, gap included
+    hard: int  # track cells under it
     rank: float  # preference: lower is a more usual place
 
     @property
@@ -62,38 +117,48 @@ class Candidate:
 
 
 class QuietMap:
-    """Box sums over the data masks (summed-area tables), for scoring many placements at once."""
+    """Box sums over the data masks on the working grid (summed-area tables), for scoring many placements at once.
+    Boxes come and go in the output's pixels; counts are of working cells."""
 
-    def __init__(self, busy: np.ndarray | None, hard: np.ndarray | None, size: tuple[int, int]) -> None:
+    def __init__(self, busy: Sequence[np.ndarray] | None, hard: np.ndarray | None, size: tuple[int, int]) -> None:
+        """`busy`: HxW uint8 coverages of data, lines of one width each (line_length); `hard`: HxW bool, what is
+        never covered."""
         W, H = size
         self.size = size
-        self._busy = _integral(busy) if busy is not None else None
-        self._hard = _integral(hard) if hard is not None and hard.any() else None
-        self.total = int(self._busy[-1, -1]) if self._busy is not None else 0
         self.W, self.H = W, H
+        self.w, self.h = work_shape(size)
+        self.kx, self.ky = self.w / W, self.h / H  # output pixels → working cells
+        self._busy = _integral(line_length(busy, (self.w, self.h))) if busy is not None else None
+        self._hard = _integral(to_work(hard, (self.w, self.h))) if hard is not None and hard.any() else None
+        self.total = float(self._busy[-1, -1]) if self._busy is not None else 0.0
 
     @classmethod
     def of(cls, size: tuple[int, int], *, layers=None, image: np.ndarray | None = None) -> QuietMap:
+        """On the data of `layers`, else on the detail of a painted `image`, else nothing is busy."""
         if layers is not None:
             return cls(*data_masks(layers), size)
         if image is not None:
-            return cls(detail_mask(image), None, size)
+            return cls([detail_mask(image).view(np.uint8) * np.uint8(255)], None, size)
         return cls(None, None, size)
 
     def _sums(self, table: np.ndarray | None, x0, y0, x1, y1) -> np.ndarray:
+        """Sums over boxes given in working cells, each grown to whole cells."""
         if table is None:
             return np.zeros(np.shape(x0), np.int64)
-        c0 = np.clip(np.floor(x0).astype(int), 0, self.W)
-        r0 = np.clip(np.floor(y0).astype(int), 0, self.H)
-        c1 = np.clip(np.ceil(x1).astype(int), 0, self.W)
-        r1 = np.clip(np.ceil(y1).astype(int), 0, self.H)
+        c0 = np.clip(np.floor(x0).astype(int), 0, self.w)
+        r0 = np.clip(np.floor(y0).astype(int), 0, self.h)
+        c1 = np.clip(np.ceil(x1).astype(int), 0, self.w)
+        r1 = np.clip(np.ceil(y1).astype(int), 0, self.h)
         return table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
 
+    def _work(self, box: Box, gap: float = 0.0) -> tuple[float, float, float, float]:
+        x0, y0, x1, y1 = box
+        return (x0 - gap) * self.kx, (y0 - gap) * self.ky, (x1 + gap) * self.kx, (y1 + gap) * self.ky
+
     def covered(self, box: Box, gap: float = 0.0) -> tuple[int, int]:
-        """(data pixels, track pixels) inside `box` grown by `gap`."""
-        x0, y0, x1, y1 = (np.array([v]) for v in box)
-        args = (x0 - gap, y0 - gap, x1 + gap, y1 + gap)
-        return int(self._sums(self._busy, *args)[0]), int(self._sums(self._hard, *args)[0])
+        """(length of data, track cells) inside `box` (output pixels) grown by `gap`."""
+        x0, y0, x1, y1 = (np.array([v]) for v in self._work(box, gap))
+        return float(self._sums(self._busy, x0, y0, x1, y1)[0]), int(self._sums(self._hard, x0, y0, x1, y1)[0])
 
     def candidates(
         self,
@@ -105,41 +170,53 @@ class QuietMap:
         gap: float = 0.0,
     ) -> list[Candidate]:
         """Every placement of a w×h box on a grid inside `area` that keeps clear of the `taken` boxes, scored;
-        `corners` are the preferred corners, most preferred first ("top-left", "bottom-right", …)."""
-        ax0, ay0, ax1, ay1 = area
+        `corners` are the preferred corners, most preferred first ("top-left", "bottom-right", …). Sizes and
+        places in output pixels; the grid, the counts and the preference are the working grid's, so a picture at
+        any resolution gets the same candidates, scaled."""
+        kx, ky = self.kx, self.ky
+        ax0, ay0, ax1, ay1 = self._work(area)
+        w, h, gx, gy = w * kx, h * ky, gap * kx, gap * ky
         if w > ax1 - ax0 or h > ay1 - ay0:
             return []
-        step = max(4.0, min(self.W, self.H) / 48.0)
+        step = max(2.0, min(self.w, self.h) / 48.0)
         xs = np.linspace(ax0, ax1 - w, max(2, int(np.ceil((ax1 - ax0 - w) / step)) + 1))
         ys = np.linspace(ay0, ay1 - h, max(2, int(np.ceil((ay1 - ay0 - h) / step)) + 1))
         X, Y = (v.ravel() for v in np.meshgrid(xs, ys))
         ok = np.ones(X.shape, bool)
-        for tx0, ty0, tx1, ty1 in taken:
-            ok &= (X + w + gap <= tx0) | (X - gap >= tx1) | (Y + h + gap <= ty0) | (Y - gap >= ty1)
+        for tx0, ty0, tx1, ty1 in (self._work(t) for t in taken):
+            ok &= (X + w + gx <= tx0) | (X - gx >= tx1) | (Y + h + gy <= ty0) | (Y - gy >= ty1)
         X, Y = X[ok], Y[ok]
-        busy = self._sums(self._busy, X - gap, Y - gap, X + w + gap, Y + h + gap)
-        hard = self._sums(self._hard, X - gap, Y - gap, X + w + gap, Y + h + gap)
+        busy = self._sums(self._busy, X - gx, Y - gy, X + w + gx, Y + h + gy)
+        hard = self._sums(self._hard, X - gx, Y - gy, X + w + gx, Y + h + gy)
         # Preference: distance from the nearest preferred corner, each later corner a little further away.
-        diag = float(np.hypot(self.W, self.H))
+        diag = float(np.hypot(self.w, self.h))
         rank = np.full(X.shape, np.inf)
         for i, corner in enumerate(corners):
             cx = ax0 if "left" in corner else ax1 - w
             cy = ay0 if "top" in corner else ay1 - h
             rank = np.minimum(rank, np.hypot(X - cx, Y - cy) / diag + 0.05 * i)
-        rows = zip(X.tolist(), Y.tolist(), busy.tolist(), hard.tolist(), rank.tolist())
+        rows = zip((X / kx).tolist(), (Y / ky).tolist(), busy.tolist(), hard.tolist(), rank.tolist())
         return [Candidate(x, y, b, k, r) for x, y, b, k, r in rows]
 
     def allowance(self) -> float:
-        """Data pixels one piece of furniture may hide and still count as on a quiet place."""
+        """Length of data one piece of furniture may hide and still count as on a quiet place."""
         return 0.001 * self.total
 
 
 def best_place(qm: QuietMap, cands: list[Candidate]) -> tuple[Candidate | None, bool]:
-    """(the chosen candidate, whether it is quiet): the most usual quiet place, else the least covering one."""
+    """(the chosen candidate, whether it is quiet): the most usual quiet place, else the most usual of those that
+    hide about the least (within one allowance of it: counts this close are noise of the resolution, and the least
+    covering one alone would jump about between a preview and its export)."""
     if not cands:
         return None, False
     allow = qm.allowance()
+
+    def usual(c: Candidate) -> float:  # one hiding a little data counts as a bit further from the corner
+        return c.rank + 0.15 * c.covered / max(allow, 1.0)
+
     quiet = [c for c in cands if c.hard == 0 and c.covered <= allow]
-    if quiet:  # the most usual place; one hiding a little data counts as a bit further from the corner
-        return min(quiet, key=lambda c: c.rank + 0.15 * c.covered / max(allow, 1.0)), True
-    return min(cands, key=lambda c: c.quiet_key), False
+    if quiet:
+        return min(quiet, key=usual), True
+    least = min(cands, key=lambda c: c.quiet_key)
+    near = [c for c in cands if (c.hard > 0) == (least.hard > 0) and c.covered <= least.covered + allow]
+    return min(near, key=usual), False

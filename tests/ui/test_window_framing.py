@@ -205,12 +205,6 @@ def overlay_iou(session, small: tuple[int, int], big: tuple[int, int], options: 
     return float((small_mask & big_down).sum() / (small_mask | big_down).sum())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="title box and scale bar go to the quietest place judged on the data pixels at the output's resolution "
-    "(app/render/quiet.py), and those differ with it: line art covers 8.3% of the demo's 1024-px preview, 5.3% of "
-    "its A3 150-dpi export (edges and thin lines weigh more at few pixels), so the furniture moves in the export",
-)
 def test_export_keeps_the_previews_furniture_in_place(window, town, load_map):
     load_map(window, [town])
     assert overlay_iou(window.session, (1024, 768), (2339, 1754), {"labels": False}) > 0.8
