@@ -26,6 +26,10 @@ MAX_SIDE = 8192
 ENGINES = ("procedural", "preview", "final", "auto")
 
 
+class NoSuchGroup(InputError):
+    """RenderRequest.frame names a group the data does not fall into (the window then frames all of it)."""
+
+
 @dataclass
 class RenderRequest:
     inputs: list[Path]
@@ -300,7 +304,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
     if req.frame is not None:
         if req.frame > len(groups):
             have = f"only {len(groups)} groups far apart" if groups else "no groups far apart"
-            raise InputError(f"cannot frame group {req.frame}: the data falls into {have}")
+            raise NoSuchGroup(f"cannot frame group {req.frame}: the data falls into {have}")
         part = _group_data(data, groups[req.frame - 1])
         kw["title"], kw["subtitle"] = titles_for(req, part)  # the group's own place names the map
         kw["reserve"] = frame_reserve(kw["title"], kw["subtitle"], style.typography, req.size, req.margin)

@@ -188,11 +188,14 @@ class MainWindow(QMainWindow):
                 continue
             hit = next((d / name for d in folders if (d / name).is_file()), None)
             (found if hit else missing).append(hit or name)
+        frame_note = self.session.restore_frame(comp.frame_group, meta, loading=bool(found) and not missing)
         text = f"Restored the settings of {png.name}"
         if picture:
             text += "; its picture is the preview again: Final render re-paints it"
         if missing:
             text += f"; open {', '.join(map(str, missing))} to re-render it"
+        if frame_note:
+            text += f"; {frame_note}"
         self.messages.show_message(text, level="info")
         return found
 

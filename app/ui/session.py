@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.jobs.render import RenderResult
+from app.jobs.render import NoSuchGroup, RenderResult
 from app.mapdata.model import MapData
 from app.ui.composition import Composition
 from app.ui.tasks import (
@@ -63,6 +63,8 @@ class Session(QObject):
         self.subject: tuple[str | None, str] | None = None  # the last sketch's (place, what the map is)
         self._subject_of: tuple | None = None  # (data, frame group) self.subject is of
         self.status = None
+        self._png_frame: tuple[int, dict] | None = None  # a restored PNG's frame group, waiting for its files
+        self._notes: list[str] = []  # one-line notices shown with the next sketch's warnings
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -80,6 +82,7 @@ class Session(QObject):
         if res.errors:
             self.load_errors.emit(res.errors)
         if not res.added:
+            self._png_frame = None  # its files could not be read: the data is not the PNG's
             return
         if [f.path for f in self.files] == [f.path for f in req.existing]:
             self._set_files(res.files, res.merged)
@@ -95,7 +98,12 @@ class Session(QObject):
         self._set_files(files, MapData.merge([f.data for f in files]) if files else None)
 
     def _set_files(self, files: list[LoadedFile], merged: MapData | None) -> None:
-        if self.files and self.composition.frame_group:  # other files, other groups: frame all again
+        pending, self._png_frame = self._png_frame, None
+        if pending is not None:  # a restored PNG's group, if these are the files it was made from
+            group, note = _png_group(*pending, merged)
+            self.composition = self.composition.with_(frame_group=group)
+            self._notes += [note] if note else []
+        elif self.files and self.composition.frame_group:  # other files, other groups: frame all again
             self.composition = self.composition.with_(frame_group=0)
         self.files, self.data = files, merged
         self.sketch = None
@@ -128,13 +136,15 @@ class Session(QObject):
         comp = self.composition
         job = Job(render_task, RenderJob(comp.request(self.inputs), self.data), name="sketch")
         job.succeeded.connect(lambda res, c=comp: self._sketched(res, c))
-        job.failed.connect(lambda exc: self.job_failed.emit("The sketch could not be painted", exc))
+        job.failed.connect(lambda exc, c=comp: self._sketch_failed(exc, c))
         self.job_started.emit(job, "Painting the sketch")
         return self.lanes.submit(job, key="sketch", priority=10)
 
     def _sketched(self, result: RenderResult, comp: Composition) -> None:
         if comp.sketch_key() != self.composition.sketch_key():
             return  # a newer request is on its way
+        if self._notes:
+            result.warnings[:0], self._notes = self._notes, []
         self.sketch, self._sketch_comp = result, comp
         self.ai_results.clear()
         self.png_preview = None
@@ -160,10 +170,28 @@ class Session(QObject):
         self.subject = subject
         self.subject_ready.emit(*subject)
 
+    def _sketch_failed(self, exc: Exception, comp: Composition) -> None:
+        if isinstance(exc, NoSuchGroup) and comp.frame_group == self.composition.frame_group != 0:
+            self._notes.append(f"{exc.message}: framing all of the data")  # the data changed under the choice
+            self.frame_group(0)
+            return
+        self.job_failed.emit("The sketch could not be painted", exc)
+
     def frame_group(self, n: int) -> None:
         """Frame group n of the data's groups far apart (0: all of it)."""
         if n != self.composition.frame_group:
             self.set_composition(self.composition.with_(frame_group=n), immediate=True)
+
+    def restore_frame(self, n: int, meta: dict, *, loading: bool) -> str | None:
+        """Frame group n as the PNG with `meta` did, only when the files open are the ones it was made from
+        (its groups are theirs); `loading`: its files are being read, so that is decided once they are.
+        Returns a one-line notice when the group is dropped."""
+        self._png_frame = (n, meta) if n and loading else None
+        if self._png_frame is not None:
+            return None
+        group, note = _png_group(n, meta, self.data)
+        self.frame_group(group)
+        return note
 
     # ----- a preview from an exported PNG ------------------------------------------------------------
     def continue_from_png(self, path: Path, meta: dict) -> Job | None:
@@ -283,6 +311,15 @@ class Session(QObject):
         self.lanes.cancel_all()
         self.lanes.wait(10000)
         self.lanes.shutdown()
+
+
+def _png_group(n: int, meta: dict, data: MapData | None) -> tuple[int, str | None]:
+    """(the group to frame, why not n): a PNG's group n is kept only for the data of the files it was made from."""
+    from app.jobs.reference import made_from
+
+    if not n or (data is not None and made_from(meta, data)):
+        return n, None
+    return 0, f"not framing group {n} as the PNG did: the files open are not the ones it was made from"
 
 
 def stage_images(result: RenderResult) -> dict[str, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,3 +86,72 @@ def test_the_pictures_can_be_hidden_in_the_layers_panel(qtbot, window, load_map,
         box.setChecked(False)
     assert "imagery" in window.session.composition.hidden
     assert not window.session.sketch.scene.rasters
+
+
+# ----- a PNG's frame group, restored ----------------------------------------------------------------------------
+@pytest.fixture
+def framed_png(tmp_path, town):
+    """A PNG of the town and a hike far away, framed on the hike (group 2), with copies of both files beside it."""
+    import shutil
+
+    from app.jobs.render import RenderRequest, render_to_file
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    inputs = [shutil.copy(town, folder), write_far_hike(folder / "hike.gpx")]
+    png = folder / "hike-framed.png"
+    render_to_file(RenderRequest([Path(p) for p in inputs], size=(320, 240), frame=2), png)
+    return png
+
+
+def _failures(window) -> list[str]:
+    failed: list[str] = []
+    window.session.job_failed.connect(lambda what, exc: failed.append(f"{what}: {exc}"))
+    return failed
+
+
+def test_a_png_frames_its_group_again_with_its_own_files(qtbot, window, framed_png):
+    failed = _failures(window)
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.open_paths([framed_png])  # its files are read from beside it
+    assert window.session.composition.frame_group == 2
+    w, s, e, n = window.session.sketch.scene.frame.lonlat_bounds
+    assert 14.0 < w < e < 14.4 and 50.8 < s < n < 51.0  # the hike, as the PNG showed it
+    assert not failed
+
+
+def test_a_png_with_other_files_open_frames_all_of_them(qtbot, window, load_map, framed_png, town, tmp_path):
+    other = write_far_hike(tmp_path / "ridge.gpx", lon0=20.0, lat0=45.0)
+    load_map(window, [town, other])  # two groups far apart too, but not the PNG's files
+    (framed_png.parent / "hike.gpx").unlink()  # and its own hike is gone
+    failed = _failures(window)
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.open_paths([framed_png])
+    assert window.session.composition.frame_group == 0
+    assert not failed and "Cannot frame" not in window.messages.message()
+    assert "not framing group 2 as the PNG did: the files open are not the ones it was made from" in (
+        window.messages.message()
+    )
+
+
+def test_a_png_whose_files_changed_frames_all_of_them(qtbot, window, framed_png):
+    write_far_hike(framed_png.parent / "hike.gpx", lon0=10.02, lat0=59.01)  # the hike is now in the town
+    failed = _failures(window)
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.open_paths([framed_png])
+    assert window.session.composition.frame_group == 0 and not window.session.sketch.groups
+    assert not failed
+    assert "not framing group 2 as the png did" in window.messages.message().lower()  # with the sketch's warnings
+
+
+def test_a_group_that_is_gone_frames_all_of_the_data(qtbot, window, load_map, town, far_hike):
+    load_map(window, [town, far_hike])
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.messages.text.linkActivated.emit("frame:2")
+    failed = _failures(window)
+    with qtbot.waitSignal(window.sketch_shown, timeout=30000):
+        window.map_panel.layer_boxes["tracks"].setChecked(False)  # no hike drawn: no groups far apart
+    assert window.session.composition.frame_group == 0 and not failed
+    assert "cannot frame group 2: the data falls into no groups far apart: framing all of the data" in (
+        window.messages.message().lower()
+    )
