@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from app.carto.attribution import attribution_lines
 from app.carto.framing import fit_frame, reserved_bands, to_pixels
 from app.carto.projection import choose_projection, split_at_seam
 from app.carto.rasters import place_rasters
@@ -129,13 +130,16 @@ def compose(
     subtitle: str | None = None,
     kinds: set[Kind] | None = None,
     reserve: tuple[float, float] = (0.0, 0.0),
+    attribution: list[str] | None = None,
     progress=NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> Scene:
     """Lay the map data out on a `size` canvas. `margin` is a fraction of the short side; `rotation` is
     clockwise degrees; `kinds` restricts which feature kinds are kept (None = all); `reserve` is (top, bottom)
-    pixels of the page kept for a title band: the map is framed between them and nothing is drawn under them."""
+    pixels of the page kept for a title band: the map is framed between them and nothing is drawn under them.
+    `attribution`: the credit lines the map shows; None = those owed to the data's sources (an OSM file's)."""
     width, height = _check_size(size)
+    credit = attribution_lines(data.sources) if attribution is None else list(attribution)
     if not 0.0 <= float(margin) < 0.5:
         raise InputError(f"margin must be between 0 and 0.5 of the short side, got {margin}")
     progress("compose", 0, 1, "choosing a projection")
@@ -187,6 +191,7 @@ def compose(
         subtitle=subtitle,
         rasters=place_rasters(data.rasters, frame),
         extent=_extent(proj, frame),
+        attribution=credit,
     )
     progress("compose", chunks + 2, chunks + 2, f"{len(idx):,} features on the canvas")
     return scene

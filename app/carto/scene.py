@@ -43,6 +43,7 @@ class Scene:
     subtitle: str | None = None
     rasters: list[PlacedRaster] = field(default_factory=list)  # pictures under the features, bottom first
     extent: object | None = None  # shapely polygon in pixels: where the data is (its framed window); None = all
+    attribution: list[str] = field(default_factory=list)  # credit lines owed to the data's sources (carto/attribution)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -285,6 +285,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
                       cancel: CancelToken = NEVER):  # fmt: skip
     """Compose (one group only when req.frame says so) and rasterize; with the groups far apart and the
     warnings about a mostly empty picture. The scene carries the title and subtitle drawn (`titles_for`)."""
+    from app.carto.attribution import attribution_lines
     from app.carto.compose import compose
     from app.carto.groups import far_apart_message, find_groups
     from app.render.cartouche import frame_reserve
@@ -298,6 +299,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
     kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title, subtitle=subtitle,
               kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
     kw["reserve"] = frame_reserve(title, subtitle, style.typography, req.size, req.margin)  # a title band's room
+    kw["attribution"] = attribution_lines(data.sources)  # a framed group's map still shows all the data drawn
     scene = compose(data, **kw)
     groups = find_groups(scene, data)
     notes = []
@@ -424,6 +426,7 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
         "north_arrow": req.north_arrow,
         "profile": req.profile,
         "frame": req.frame,
+        "attribution": list(scene.attribution),  # the credit lines drawn (an OSM source's ODbL line)
         **ai,
     }
     return build_metadata(

@@ -13,6 +13,8 @@ from app.carto.scene import Scene
 from app.errors import InputError
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS
+from app.render.attribution import CORNERS as CREDIT_CORNERS
+from app.render.attribution import Attribution
 from app.render.cartouche import CORNERS, Cartouche, furniture_inset
 from app.render.fonts import hex_color
 from app.render.furniture import NorthArrow, ScaleBar
@@ -28,13 +30,14 @@ class OverlayLayout:
     cartouche: Cartouche | None = None
     scale_bar: ScaleBar | None = None
     north_arrow: NorthArrow | None = None
+    attribution: Attribution | None = None  # the data's credit lines (scene.attribution)
     labels: list[Label] = field(default_factory=list)
     tracks: TrackOverlay = field(default_factory=TrackOverlay)  # start/finish markers, profile strip, legend
 
     @property
     def furniture_boxes(self) -> list[Box]:
         """What each piece of furniture covers (a card's shadow included)."""
-        items = (self.cartouche, self.scale_bar, self.north_arrow)
+        items = (self.cartouche, self.scale_bar, self.north_arrow, self.attribution)
         return [_footprint(f) for f in items if f is not None] + self.tracks.furniture_boxes
 
     @property
@@ -98,7 +101,7 @@ def layout_overlay(
     track), else on the detail of the painted `image`; it shrinks when no place is quiet at full size. A title
     banner spans the page's foot, where compose() framed the map clear of it (cartouche.frame_reserve).
     With `tracks`, the tracks' start/finish markers, their legend and (with `profile`) the elevation profile
-    strip (app/render/tracks.py).
+    strip (app/render/tracks.py). The scene's attribution lines (the data's credit) last, on a quiet place too.
     """
     t = typography
     W, H = scene.size
@@ -146,6 +149,15 @@ def layout_overlay(
             return ScaleBar.layout(mpp, 0.0, 0.0, unit, 0.2 * W * k, t)
 
         out.scale_bar = _place(qm, bar, BAR_CORNERS, area, taken, gap)
+        if out.scale_bar is not None:
+            taken.append(out.scale_bar.box)
+    credit = getattr(scene, "attribution", None) or []
+    if credit:  # owed to the data's sources (OpenStreetMap's ODbL): always drawn, never under MIN_PX
+
+        def attribution(k: float) -> Attribution | None:
+            return Attribution.layout(credit, unit, t, scale=k)
+
+        out.attribution = _place(qm, attribution, CREDIT_CORNERS, area, taken, gap)
     if labels:
         out.labels = place_labels(scene, t, out.furniture_boxes + out.tracks.marker_boxes, cancel=cancel)
     return out
@@ -236,7 +248,7 @@ def draw_overlay(
             cancel.check()
     progress("finish", 2, 3, "drawing title, scale bar and north arrow")
     lay.tracks.draw(canvas)  # markers, profile strip, legend of the tracks
-    for item in (lay.cartouche, lay.scale_bar, lay.north_arrow):
+    for item in (lay.cartouche, lay.scale_bar, lay.north_arrow, lay.attribution):
         if item is not None:
             item.draw(canvas)
 
