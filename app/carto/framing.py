@@ -12,6 +12,7 @@ import shapely
 from app.carto.projection import Projection, transformer
 from app.carto.scene import Frame
 
+BAND_GAP = 0.4  # the gap between a reserved band and the map, as a share of the margin
 MIN_EXTENT_M = 500.0  # a single point (or a tiny cluster) is shown with at least this much ground around it
 _GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -65,10 +66,13 @@ def fit_frame(
     bw, bh = col.max() - col.min(), row.max() - row.min()
     if max(bw, bh) < MIN_EXTENT_M:
         bw = bh = MIN_EXTENT_M
-    avail_w, avail_h = max(width - 2 * margin_px, 1), max(height - top - bottom - 2 * margin_px, 1)
+    # Beside a band the band's own padding already separates it from the map: a smaller gap replaces the margin.
+    gap_top = margin_px * (BAND_GAP if top > 0 else 1.0)
+    gap_bottom = margin_px * (BAND_GAP if bottom > 0 else 1.0)
+    avail_w, avail_h = max(width - 2 * margin_px, 1), max(height - top - bottom - gap_top - gap_bottom, 1)
     s = min(avail_w / max(bw, 1e-9), avail_h / max(bh, 1e-9))
     crx, cry = 0.5 * (col.max() + col.min()), 0.5 * (row.max() + row.min())
-    tx, ty = width / 2 - s * crx, top + (height - top - bottom) / 2 - s * cry
+    tx, ty = width / 2 - s * crx, top + gap_top + avail_h / 2 - s * cry
     a, b = s * cos, s * sin
     d, e = s * sin, -s * cos
     affine = tuple(float(v) for v in (a, b, tx - a * cx - b * cy, d, e, ty - d * cx - e * cy))

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from app.carto.compose import compose
-from app.carto.framing import scale_spread, to_pixels
+from app.carto.framing import BAND_GAP, scale_spread, to_pixels
 from app.carto.projection import choose_projection
 from app.mapdata.model import Kind, MapData
 
@@ -74,4 +74,6 @@ def test_a_reserved_band_frames_the_map_above_it_and_nothing_is_drawn_there():
     win = shapely.segmentize(shapely.box(*proj.window), 1e-4)
     _, y0, _, y1 = shapely.bounds(to_pixels(np.array([win], object), proj, banded.frame))[0]
     m = banded.frame.margin
-    assert y0 >= m - 1 and y1 <= 450 - m + 1
+    # Beside the band a smaller gap (BAND_GAP of the margin) replaces the margin: the map reaches closer to it.
+    assert y0 >= m - 1 and y1 <= 450 - BAND_GAP * m + 1
+    assert abs((y0 - m) - (450 - BAND_GAP * m - y1)) < 2  # centred in the rows between the margin and the gap
