@@ -28,6 +28,13 @@ class InputError(AppError):
     exit_code = 2
 
 
+class NetworkError(InputError):
+    """A network source (place search, OpenStreetMap data, relief tiles) could not be reached, refused, or answered
+    with something unusable. Exit code 2, like any input MapBrush cannot use."""
+
+    exit_code = 2
+
+
 class ModelUnavailable(AppError):
     """A requested AI engine has no installed model."""
 

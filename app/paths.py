@@ -57,3 +57,9 @@ def user_styles_dir() -> Path:
 def models_dir() -> Path:
     env = os.environ.get("MAPBRUSH_MODELS_DIR")
     return Path(env) if env else user_data_dir() / "models"
+
+
+def user_cache_dir() -> Path:
+    """Fetched data (OSM extracts, relief tiles, place searches): env MAPBRUSH_CACHE_DIR, else platformdirs."""
+    env = os.environ.get("MAPBRUSH_CACHE_DIR")
+    return Path(env) if env else Path(_dirs().user_cache_dir)

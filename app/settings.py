@@ -32,6 +32,12 @@ class Settings:
     hidden_layers: list[str] = field(default_factory=list)  # Layers panel names switched off
     export_size: str = "window"  # the export dialog's last choice: "window" | "screen" | a paper name
     export_dpi: int = 300
+    # network sources (app/sources): "" → the public instance; the MAPBRUSH_*_URL environment variables win
+    nominatim_url: str = ""  # base URL; /search and /reverse are appended
+    overpass_url: str = ""  # the Overpass interpreter URL
+    terrain_url: str = ""  # an XYZ template of Terrarium PNG tiles with {z}/{x}/{y}
+    cache_dir: str = ""  # "" → the user cache folder (env MAPBRUSH_CACHE_DIR)
+    cache_max_age_days: int = 30  # fetched data older than this is fetched again (used offline when it must)
 
     @classmethod
     def path(cls, config_dir: Path | None = None) -> Path:
