@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="render map files to a PNG (or JPEG, WebP)")
     r.add_argument("inputs", nargs="*", type=Path, help="GeoJSON, GPX, KML/KMZ, Shapefile, GeoPackage, FlatGeobuf, OSM")
     r.add_argument("--example", action="store_true", help="render the bundled example harbour town")
-    r.add_argument("-o", "--output", type=Path, help="output .png, .jpg or .webp (default: <first input>-<style>.png)")
+    r.add_argument("-o", "--output", type=Path,
+                   help="output .png, .jpg, .webp, .svg or .pdf (default: <first input>-<style>.png)")  # fmt: skip
     r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
     r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
     r.add_argument("--title", help="title (default: the place in the data, else the nearest town, else the file)")
@@ -90,7 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", default="procedural", choices=["procedural", "preview", "final", "auto"])
     r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
     r.add_argument("--rotation", type=float, default=0.0, help="rotate the map clockwise, in degrees")
-    r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing)")
+    r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing); an SVG's or PDF's page size")
+    r.add_argument("--world-file", action="store_true",
+                   help="write a world file (.pgw/.jgw/.wld) and .prj beside the picture, for GIS")  # fmt: skip
+    r.add_argument("--vector-plain", action="store_true",
+                   help="SVG/PDF: every layer as flat vector colour, no painted picture under them")  # fmt: skip
     r.add_argument("--frame", type=int, metavar="N",
                    help="data in groups far apart (a warning lists them): frame group N only")  # fmt: skip
     r.add_argument("--layers", type=_layers, help="comma-separated layers to draw, e.g. water,roads (default: all)")
@@ -152,7 +157,7 @@ class _TerminalProgress:
 
 
 def cmd_render(args) -> int:
-    from app.export.formats import check_output
+    from app.export.formats import VECTOR, check_output, format_of
     from app.jobs.render import DEFAULT_SIZE, RenderRequest, render_to_file
     from app.mapdata.model import Kind
     from app.paths import user_styles_dir
@@ -173,6 +178,11 @@ def cmd_render(args) -> int:
         imagery = imagery and not args.hide.imagery  # --hide imagery (pictures, overlays, images)
     out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
     check_output(out, inputs)
+    fmt = format_of(out)
+    if args.world_file and fmt in VECTOR:
+        raise InputError(f"--world-file goes beside a PNG, JPEG or WebP picture, not a {fmt}", path=out)
+    if args.vector_plain and fmt not in VECTOR:
+        raise InputError("--vector-plain is for .svg and .pdf output", path=out)
     req = RenderRequest(
         inputs=inputs,
         style=args.style,
@@ -204,7 +214,8 @@ def cmd_render(args) -> int:
     bar = _TerminalProgress()
     t0 = time.perf_counter()
     try:
-        result = render_to_file(req, out, engines=engines, progress=Progress(bar))
+        result = render_to_file(req, out, engines=engines, progress=Progress(bar), vector_plain=args.vector_plain,
+                                world_file=args.world_file)  # fmt: skip
     finally:
         bar.done()
     total = time.perf_counter() - t0

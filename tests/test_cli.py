@@ -227,7 +227,7 @@ def test_missing_output_folder_is_refused_before_reading(tmp_path):
 
 @pytest.mark.parametrize("name", ["out.gif", "out.tiff", "out"])
 def test_output_format_mapbrush_cannot_write_is_refused(tmp_path, name):
-    assert_one_line_error(run("render", "--example", "-o", tmp_path / name), 2, name, ".png, .jpg or .webp")
+    assert_one_line_error(run("render", "--example", "-o", tmp_path / name), 2, name, ".png, .jpg, .webp, .svg or .pdf")
     assert not (tmp_path / name).exists()
 
 

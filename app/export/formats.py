@@ -1,7 +1,9 @@
-"""The picture formats MapBrush writes, chosen by the output's extension: PNG, JPEG and WebP.
+"""The picture formats MapBrush writes, chosen by the output's extension: PNG, JPEG, WebP, and SVG and PDF.
 
 PNG carries the full metadata in text chunks (see png.py). JPEG and WebP carry the same `mapbrush` JSON and the
 readable `parameters` text in an XMP packet (JPEG also stores the DPI); read_metadata reads all three back.
+SVG and PDF are vector documents (vector.py; render_to_file draws the map's layers into them); written from a
+finished picture alone they hold it as an image.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from app.export.metadata import format_parameters
 from app.export.png import _as_image, metadata_json, save_atomic, write_png
 from app.export.png import read_metadata as read_png_metadata
 
-FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".svg": "SVG", ".pdf": "PDF"}
+VECTOR = frozenset({"SVG", "PDF"})
+WORLD_FILE_SUFFIX = {"PNG": ".pgw", "JPEG": ".jgw", "WEBP": ".wld"}  # ESRI world files beside a picture
 JPEG_QUALITY = 92
 WEBP_QUALITY = 90
 _XMP_NS = "https://mapbrush.app/ns/1.0/"
@@ -32,12 +36,13 @@ _MAX_XMP = 60_000  # one JPEG APP1 segment holds 64 KiB
 
 
 def format_of(path: str | Path) -> str:
-    """PNG, JPEG or WEBP for an output path; InputError for any other extension."""
+    """PNG, JPEG, WEBP, SVG or PDF for an output path; InputError for any other extension."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         what = f"'{path.suffix}' files" if path.suffix else "a file without an extension"
-        raise InputError(f"MapBrush cannot write {what}; name the output .png, .jpg or .webp", path=path)
+        raise InputError(f"MapBrush cannot write {what}; name the output .png, .jpg, .webp, .svg or .pdf",
+                         path=path)  # fmt: skip
     return fmt
 
 
@@ -73,6 +78,12 @@ def write_image(
     fmt = format_of(path)
     if fmt == "PNG":
         return write_png(path, image, metadata, dpi=dpi)
+    if fmt in VECTOR:  # the picture alone, as an image in the document
+        from app.export.vector import write_vector
+        from app.export.vector_parts import image_part
+
+        arr = np.asarray(_as_image(image).convert("RGB"))
+        return write_vector(path, [image_part("painting", arr)], (arr.shape[1], arr.shape[0]), metadata, dpi=dpi)
     im = _as_image(image)
     if im.mode not in ("RGB", "L") and fmt == "JPEG":
         im = im.convert("RGB")

@@ -81,6 +81,7 @@ class RenderResult:
     )  # "sketch", "reference", "preview", "final" (no overlay)
     engine: str = "procedural"  # the engine that made `image`
     groups: list = field(default_factory=list)  # app.carto.groups.Group: the data's groups far apart, if any
+    overlay: Any = None  # app.render.overlay.OverlayLayout drawn by finish() (vector export redraws it)
 
 
 def seed_for(data: MapData, style: str) -> int:
@@ -209,6 +210,7 @@ def render(
                            fidelity=last["fidelity"])  # fmt: skip
 
     t = time.perf_counter()
+    overlay = layout_job.result()
     image = finish(
         base,
         scene,
@@ -217,14 +219,15 @@ def render(
         scale_bar=req.scale_bar,
         north_arrow=req.north_arrow,
         profile=req.profile,
-        layout=layout_job.result(),
+        layout=overlay,
         progress=progress,
         cancel=cancel,
     )
     timings["finish"] = time.perf_counter() - t
 
     metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta, scene.subtitle)
-    return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine, groups)
+    return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine, groups,
+                        overlay)  # fmt: skip
 
 
 COVER_GRID = 64  # cells along the long side for measuring how much of the picture the data covers
@@ -450,15 +453,38 @@ def render_to_file(
     engines: Any = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken = NEVER,
+    vector_plain: bool = False,
+    world_file: bool = False,
 ) -> RenderResult:
-    """Render and export the picture atomically (PNG, JPEG or WebP by `out`'s extension)."""
-    from app.export.formats import write_image
+    """Render and export the picture atomically (PNG, JPEG, WebP, SVG or PDF by `out`'s extension).
 
+    SVG and PDF hold the map's layers as vector parts over the style's painting of its areas
+    (app/export/vector_parts.py), or with `vector_plain` as flat vector fills on the paper's colour.
+    `world_file` writes a world file and a .prj beside a PNG, JPEG or WebP (app/export/world.py).
+    """
+    from app.export.formats import VECTOR, WORLD_FILE_SUFFIX, format_of, write_image
+
+    fmt = format_of(out)
+    if world_file and fmt in VECTOR:
+        raise InputError("a world file (--world-file) goes beside a PNG, JPEG or WebP picture, not a "
+                         f"{fmt}", path=Path(out))  # fmt: skip
     result = render(req, data=data, engines=engines, progress=progress, cancel=cancel)
     cancel.check()
     t = time.perf_counter()
     progress("export", 0, 1, f"writing {Path(out).name}")
-    write_image(Path(out), result.image, result.metadata, dpi=req.dpi)
+    if fmt in VECTOR:
+        from app.export.vector import write_vector
+        from app.export.vector_parts import vector_parts
+        from app.styles.catalog import get_style
+
+        parts = vector_parts(result, get_style(req.style, req.user_styles_dir), plain=vector_plain)
+        write_vector(Path(out), parts, req.size, result.metadata, dpi=req.dpi)
+    else:
+        write_image(Path(out), result.image, result.metadata, dpi=req.dpi)
+    if world_file:
+        from app.export.world import write_world_file
+
+        write_world_file(Path(out), result.scene.frame, WORLD_FILE_SUFFIX[fmt])
     progress("export", 1, 1, "done")
     result.timings["export"] = time.perf_counter() - t
     return result
