@@ -3,6 +3,7 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+CLOSED_URL = "http://127.0.0.1:9"  # nothing listens here
 
 
 @pytest.fixture(autouse=True)
@@ -14,4 +15,10 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MAPBRUSH_LOG_DIR", str(base / "log"))
     monkeypatch.setenv("MAPBRUSH_MODELS_DIR", str(base / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Network sources: never the public instances. Port 9 (discard) on loopback is closed, so a test that
+    # forgets to start its own server fails at once with "connection refused", loudly, and no test leaves the box.
+    monkeypatch.setenv("MAPBRUSH_CACHE_DIR", str(base / "cache"))
+    for var in ("MAPBRUSH_NOMINATIM_URL", "MAPBRUSH_OVERPASS_URL"):
+        monkeypatch.setenv(var, CLOSED_URL)
+    monkeypatch.setenv("MAPBRUSH_TERRAIN_URL", CLOSED_URL + "/{z}/{x}/{y}.png")
     yield

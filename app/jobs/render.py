@@ -51,6 +51,11 @@ class RenderRequest:
     user_styles_dir: Path | None = None
     ai: Any = None  # app.jobs.ai.AIOptions for the preview/final engines; None → defaults
     frame: int | None = None  # data in groups far apart: frame group N only (from 1); None → all
+    # OpenStreetMap data fetched for an area (app/jobs/surroundings.py), layered under the files
+    place: str | None = None  # a place to search for (Nominatim) and map
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
+    radius_m: float | None = None  # around the place, or padding around the files with `context`
+    context: bool = False  # the landscape around the files' bounds
 
     def validate(self) -> None:
         w, h = self.size
@@ -60,8 +65,12 @@ class RenderRequest:
             raise InputError(f"unknown engine '{self.engine}' (choose from {', '.join(ENGINES)})")
         if not 0.0 <= self.margin < 0.45:
             raise InputError(f"margin {self.margin} is out of range (0 to 0.45)")
-        if not self.inputs:
-            raise InputError("no input files given")
+        if not self.inputs and not (self.place or self.bbox is not None):
+            raise InputError("no input files given (nor a place or box to fetch)")
+        if self.place and self.bbox is not None:
+            raise InputError("give a place or a box, not both")
+        if self.context and not self.inputs:
+            raise InputError("context draws the landscape around map files; give files, or a place or box")
         if self.frame is not None and self.frame < 1:
             raise InputError(f"group {self.frame} does not exist (groups are numbered from 1)")
 
@@ -123,7 +132,9 @@ def render(
 
     t = time.perf_counter()
     if data is None:
-        data = load(req.inputs, progress=progress, cancel=cancel)
+        from app.jobs.surroundings import load_request
+
+        data = load_request(req, progress=progress, cancel=cancel)  # the files, and OSM data fetched for an area
     timings["read"] = time.perf_counter() - t
     cancel.check()
 
@@ -414,7 +425,10 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
               subtitle: str | None = None) -> dict:  # fmt: skip
     from app.export.metadata import build_metadata
 
-    inputs = [{"name": Path(s.path).name, "sha256": s.sha256, "format": s.format} for s in data.sources]
+    from app.jobs.surroundings import fetched_sources
+
+    inputs = [{"name": s.name if s.fetched else Path(s.path).name, "sha256": s.sha256, "format": s.format}
+              for s in data.sources]  # fmt: skip
     extra = {
         "subtitle": subtitle,
         "title_mode": choice_mode(req.title),  # what was asked for; "title"/"subtitle" hold what was drawn
@@ -429,6 +443,7 @@ def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str,
         "north_arrow": req.north_arrow,
         "profile": req.profile,
         "frame": req.frame,
+        "sources": fetched_sources(data),  # fetched data: service, request, box, date, attribution
         "attribution": list(scene.attribution),  # the credit lines drawn (an OSM source's ODbL line)
         **ai,
     }

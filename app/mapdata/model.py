@@ -54,6 +54,8 @@ class SourceInfo:
     features: int = 0
     dropped: int = 0  # features dropped for NaN/inf/out-of-range coordinates or bad geometry
     name: str | None = None  # the document's own name, if it has one (GPX metadata, GeoJSON "name")
+    # data fetched from a network source (app/jobs/surroundings.py): service, request, bbox, date, attribution
+    fetched: dict | None = None
 
 
 @dataclass

@@ -137,6 +137,8 @@ def usable_name(name, stem: str | None = None) -> str | None:
 def document_name(data: MapData) -> str | None:
     """The document's own name: GPX <metadata><name>, a GeoJSON top-level "name", or a KML's one folder."""
     for s in data.sources:
+        if getattr(s, "fetched", None):  # "OpenStreetMap (Kranjska Gora)" names the source, not the map
+            continue
         name = usable_name(getattr(s, "name", None))
         if name:
             return name
@@ -170,7 +172,8 @@ def track_name(data: MapData) -> str | None:
 
 def file_title(data: MapData) -> str | None:
     """The first input's file name, tidied: "helsinki_extract.osm.pbf" → "Helsinki Extract"."""
-    return tidy_file_name(data.sources[0].path) if data.sources else None
+    files = [s for s in data.sources if not getattr(s, "fetched", None)]  # a cache file's hash names nothing
+    return tidy_file_name(files[0].path) if files else None
 
 
 _EXTENSIONS = {

@@ -39,6 +39,7 @@ class Place:
     lon: float
     bbox: tuple[float, float, float, float] | None  # west, south, east, north
     osm: str | None = None  # "relation/2141", when Nominatim names the object
+    rank: int | None = None  # Nominatim's place_rank: 4 a country, 8 a state, 12 a county, 16 a city, 19 a village
 
     def label(self) -> str:
         """One line for a results list: name, type and country."""
@@ -71,7 +72,11 @@ def _place(row: dict) -> Place | None:
     country = address.get("country") or (display.rsplit(",", 1)[-1].strip() if "," in display else None)
     kind = str(row.get("type") or row.get("addresstype") or row.get("category") or "place")
     osm = f"{row['osm_type']}/{row['osm_id']}" if row.get("osm_type") and row.get("osm_id") else None
-    return Place(name, display, kind, country, lat, lon, bbox, osm)
+    try:
+        rank = int(row["place_rank"]) if row.get("place_rank") is not None else None
+    except (TypeError, ValueError):
+        rank = None
+    return Place(name, display, kind, country, lat, lon, bbox, osm, rank)
 
 
 def _ask(
