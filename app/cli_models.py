@@ -26,6 +26,10 @@ def add_parsers(sub) -> None:
     md.add_argument("model")
     md.add_argument("--variant", default=None, help="variant id (default: the model's first variant)")
     md.add_argument("--yes", action="store_true", help="do not ask before downloading")
+    md.add_argument("--repair", action="store_true", help="check every file and fetch again only the broken ones")
+    mv = msub.add_parser("verify", help="check installed files' sizes and sha256 against the hub's")
+    mv.add_argument("model", nargs="?", help="model id (default: every installed model)")
+    mv.add_argument("--variant", help="variant id (default: every installed variant)")
     mi = msub.add_parser("import", help="register a local .safetensors/.gguf file or diffusers folder")
     mi.add_argument("path", type=Path)
     mi.add_argument("--model", help="model id it belongs to (guessed when left out)")
@@ -129,6 +133,8 @@ def _download(store_catalog, args) -> int:
         variant = matches[0] if len(matches) == 1 else variant
     if variant not in entry.variants:
         raise InputError(f"model {args.model} has no variant '{variant}' (known: {', '.join(entry.variants)})")
+    if getattr(args, "repair", False):
+        return _repair(store, args.model, variant)
     plan = store.plan(args.model, variant)
     print(f"{entry.name} ({variant}): {human_bytes(plan.to_fetch_bytes)} to download "
           f"of {human_bytes(plan.total_bytes)}; licence: {plan.licence}")  # fmt: skip
@@ -145,6 +151,34 @@ def _download(store_catalog, args) -> int:
         print("\npaused; run the same command again to resume", file=sys.stderr)
         raise Cancelled() from None
     print(f"\ninstalled {model.model_id} ({model.variant}) in {model.weights}")
+    return 0
+
+
+def _repair(store, model_id: str, variant: str) -> int:
+    if (model_id, variant) not in store.installed():
+        raise InputError(f"{model_id} ({variant}) is not installed; download it without --repair")
+    try:
+        model, fixed = store.repair(model_id, variant, progress=Progress(_Bytes(), hz=4))
+    except KeyboardInterrupt:
+        print("\npaused; run the same command again to resume", file=sys.stderr)
+        raise Cancelled() from None
+    for p in fixed:
+        print(f"fetched again: {p.path} (it {p.problem})")
+    print(f"{model.model_id} ({model.variant}): " + ("repaired" if fixed else "every file is whole; nothing to fetch"))
+    return 0
+
+
+def _verify(store, args) -> int:
+    """One line per broken file with its fix; exit 3 (a model that cannot be used) when any is broken."""
+    problems = store.verify(args.model, args.variant, progress=Progress(_Bytes(), hz=4))
+    for p in problems:
+        print(p.one_line())
+    checked = sorted({f"{m} ({v})" for m, v in store.installed() if (args.model in (None, m))
+                      and (args.variant in (None, v))})  # fmt: skip
+    if problems:
+        print(f"{len(problems)} damaged file(s) in {', '.join(checked)}", file=sys.stderr)
+        return 3
+    print(f"all files are whole: {', '.join(checked)}")
     return 0
 
 
@@ -181,6 +215,8 @@ def cmd_models(args) -> int:
     if action == "download":
         return _download(sc, args)
     store = sc[1]
+    if action == "verify":
+        return _verify(store, args)
     if action == "import":
         if not args.path.exists():
             raise InputError("file not found", path=args.path)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from app.errors import InputError, ModelUnavailable
+from app.errors import AppError, InputError, ModelUnavailable
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS, Progress
 
@@ -226,6 +226,39 @@ class Engines:
         )
         return plan, model
 
+    def damaged(self, model, plan, exc: BaseException) -> ModelUnavailable | None:
+        """A ModelUnavailable naming the model, the file and the fix when `exc` came from a damaged model file.
+
+        The files are checked without hashing (sizes against the registry, headers): a truncated or
+        overwritten file is named. When none is found but `exc` reads like a file error (safetensors,
+        gguf, OSError), the model is named and `models verify` (which hashes) is the next step.
+        """
+        from app.models.integrity import file_problem, is_file_error
+
+        problems = self.store.check(model.model_id, model.variant)
+        if not problems and plan.controlnet_file is not None:
+            cn = self.catalog.controlnet_for(model.model_id)
+            found = file_problem(Path(plan.controlnet_file))
+            if found and cn is not None:
+                cn_model = next(iter(self.store.ready_variants(cn.id)), None)
+                problems = self.store.check(cn.id, cn_model.variant) if cn_model else []
+        if problems:
+            p = problems[0]
+            name = self.catalog.models[p.model_id].name
+            return ModelUnavailable(f"{name} ({p.variant}) cannot be loaded: this file {p.problem}; {p.fix()}",
+                                    path=str(p.path))  # fmt: skip
+        if not is_file_error(exc):
+            return None
+        name = self.catalog.models[model.model_id].name
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        fix = (
+            f"mapbrush models verify {model.model_id} --variant {model.variant} names the broken file"
+            if model.source == "download"
+            else f"import a good copy again: mapbrush models import {model.weights}"
+        )
+        return ModelUnavailable(f"{name} ({model.variant}) cannot be loaded: a model file could not be read "
+                                f"({what}); {fix}")  # fmt: skip
+
     # ----- running -------------------------------------------------------------------------------
     def run(
         self,
@@ -268,20 +301,28 @@ class Engines:
         best: tuple[float, np.ndarray, float] | None = None
         for attempt in range(tries):
             progress(stage, attempt, tries, f"{stage}: creativity {c:.2f}")
-            image = generate(
-                self.manager,
-                plan,
-                prompt=prompt,
-                negative=negative,
-                image=init,
-                control=structure if plan.use_controlnet else None,
-                references=references,
-                strength=strength_for(c),
-                seed=seed,
-                progress=progress,
-                cancel=cancel,
-                notes=notes,
-            )
+            try:
+                image = generate(
+                    self.manager,
+                    plan,
+                    prompt=prompt,
+                    negative=negative,
+                    image=init,
+                    control=structure if plan.use_controlnet else None,
+                    references=references,
+                    strength=strength_for(c),
+                    seed=seed,
+                    progress=progress,
+                    cancel=cancel,
+                    notes=notes,
+                )
+            except AppError:
+                raise
+            except Exception as exc:
+                damaged = self.damaged(model, plan, exc)
+                if damaged is None:
+                    raise
+                raise damaged from exc
             score = edge_f1(image, structure)
             if best is None or score > best[0]:
                 best = (score, image, c)

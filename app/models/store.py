@@ -57,6 +57,29 @@ class DownloadPlan:
 
 
 @dataclass(frozen=True)
+class FileProblem:
+    """One installed file that is missing, truncated or corrupt."""
+
+    model_id: str
+    variant: str
+    path: Path
+    problem: str  # "is truncated (...)", "is corrupt (...)"
+    key: str | None = None  # the registry key of a downloaded file (None: imported)
+
+    @property
+    def repairable(self) -> bool:
+        return self.key is not None
+
+    def fix(self) -> str:
+        if self.repairable:
+            return f"repair it with: mapbrush models download {self.model_id} --variant {self.variant} --repair"
+        return f"import a good copy again: mapbrush models import {self.path}"
+
+    def one_line(self) -> str:
+        return f"{self.path}: {self.model_id} ({self.variant}) {self.problem}; {self.fix()}"
+
+
+@dataclass(frozen=True)
 class DiskUsage:
     root: Path
     used_bytes: int
@@ -169,8 +192,11 @@ class ModelStore:
             raise InputError(f"no model '{model_id}'; choose one of: {', '.join(self.catalog.models)}")
         variant = variant or _match_variant(entry, sniffed.format, sniffed.quant)
         data = self._load()
-        self._put(data, {"model_id": model_id, "variant": variant, "source": "import",
-                         "format": sniffed.format, "path": str(sniffed.path)})  # fmt: skip
+        record = {"model_id": model_id, "variant": variant, "source": "import",
+                  "format": sniffed.format, "path": str(sniffed.path)}  # fmt: skip
+        if sniffed.path.is_file():
+            record["size"] = sniffed.path.stat().st_size  # `models verify` finds a later truncation
+        self._put(data, record)
         self._save(data)
         return self.installed()[(model_id, variant)]
 
@@ -272,11 +298,11 @@ class ModelStore:
         if rf.size is not None and size != rf.size:
             dest.unlink()
             raise dl.DownloadError(f"{rf.path}: got {size} bytes, expected {rf.size}; download it again")
-        if rf.sha256 is None:
-            return {"size": size, "sha256": None}
         meter = dl.Meter(progress, "verify", max(size, 1))
         meter.label = rf.path
         digest = dl.sha256_file(dest, on_bytes=meter.add, cancel=cancel)
+        if rf.sha256 is None:  # a small (non-LFS) file: the hub gives no sha256; record ours for `models verify`
+            return {"size": size, "sha256": digest, "sha256_by": "local"}
         if digest != rf.sha256:
             dest.unlink()
             raise dl.DownloadError(f"{rf.path} is corrupt (sha256 does not match the hub); download it again")
@@ -289,6 +315,108 @@ class ModelStore:
         if variant not in entry.variants:
             raise InputError(f"model {model_id} has no variant '{variant}'; choose one of: {', '.join(entry.variants)}")
         return entry, entry.variants[variant]
+
+    # ----- integrity -------------------------------------------------------------------------
+    def model_files(self, model_id: str, variant: str) -> list[tuple[str | None, Path]]:
+        """(registry key or None, path) of every file (model, variant) loads from."""
+        data = self._load()
+        record = next((r for r in data["installed"] if (r["model_id"], r["variant"]) == (model_id, variant)), None)
+        if record is None:
+            raise InputError(f"{model_id} ({variant}) is not installed")
+        out: list[tuple[str | None, Path]] = []
+        for key in record.get("files", ()):
+            out.append((key, self._key_path(key)))
+        if record["source"] == "import":
+            weights = Path(record["path"])
+            found = sorted(p for p in weights.rglob("*") if p.is_file()) if weights.is_dir() else [weights]
+            out += [(None, p) for p in found]
+            entry = self.catalog.models.get(model_id)
+            if entry is not None and record["format"] != "diffusers":  # its components, as downloaded
+                for name in _default_components(entry, record["format"]):
+                    component = entry.components[name]
+                    out += [(k, p) for k, p in self._component_files(component) if (k, p) not in out]
+        return out
+
+    def _component_files(self, component) -> list[tuple[str, Path]]:
+        folder = dl.repo_dir(self.root, component.repo)
+        out = []
+        for f in component.files:
+            target = folder / f
+            paths = sorted(p for p in target.rglob("*") if p.is_file()) if f.endswith("/") else [target]
+            out += [(f"{component.repo}/{p.relative_to(folder).as_posix()}", p) for p in paths]
+        return out
+
+    def _key_path(self, key: str) -> Path:
+        owner, name_path = key.split("/", 1)
+        name, _, rel = name_path.partition("/")
+        return dl.repo_dir(self.root, f"{owner}/{name}") / rel
+
+    def check(self, model_id: str, variant: str, *, hashes: bool = False, progress=NULL_PROGRESS, cancel=NEVER,
+              _digests: dict | None = None) -> list[FileProblem]:  # fmt: skip
+        """The files of (model, variant) that are missing, of the wrong size, structurally broken, and
+        (with `hashes`) whose sha256 differs from the one the hub gave at download."""
+        from app.models.integrity import file_problem
+
+        data = self._load()
+        record = next((r for r in data["installed"] if (r["model_id"], r["variant"]) == (model_id, variant)), {})
+        digests = _digests if _digests is not None else {}
+        problems = []
+        for key, path in self.model_files(model_id, variant):
+            cancel.check()
+            if key is not None:
+                known = data["files"].get(key, {})
+            else:  # an imported file: its size at import
+                known = {"size": record.get("size")} if Path(record.get("path", "")) == path else {}
+            problem = None
+            if not path.is_file():
+                problem = "is missing"
+            elif known.get("size") is not None and path.stat().st_size != known["size"]:
+                size = path.stat().st_size
+                kind = "truncated" if size < known["size"] else "too long"
+                problem = f"is {kind} ({size} bytes; {known['size']} were verified at download)"
+            else:
+                problem = file_problem(path)
+            if problem is None and hashes and known.get("sha256"):
+                if path not in digests:
+                    meter = dl.Meter(progress, "verify", max(path.stat().st_size, 1))
+                    meter.label = path.name
+                    digests[path] = dl.sha256_file(path, on_bytes=meter.add, cancel=cancel)
+                if digests[path] != known["sha256"]:
+                    problem = "is corrupt (its sha256 differs from the one recorded at download)"
+            if problem is not None:
+                problems.append(FileProblem(model_id, variant, path, problem, key))
+        return problems
+
+    def verify(self, model_id: str | None = None, variant: str | None = None, *, progress=NULL_PROGRESS,
+               cancel=NEVER) -> list[FileProblem]:  # fmt: skip
+        """Check sizes, structure and sha256 of every installed file (or one model's); shared files are hashed once."""
+        keys = [k for k in self.installed() if (model_id is None or k[0] == model_id)
+                and (variant is None or k[1] == variant)]  # fmt: skip
+        if not keys:
+            what = model_id + (f" ({variant})" if variant else "") if model_id else "no model"
+            raise InputError(f"{what} is not installed" if model_id else "no model is installed")
+        digests: dict = {}
+        return [p for k in keys for p in self.check(*k, hashes=True, progress=progress, cancel=cancel,
+                                                    _digests=digests)]  # fmt: skip
+
+    def repair(self, model_id: str, variant: str, *, progress=NULL_PROGRESS, cancel=NEVER, endpoint=None,
+               token=None) -> tuple[InstalledModel, list[FileProblem]]:  # fmt: skip
+        """Verify (model, variant), delete its broken downloaded files and fetch only those again.
+
+        Returns the installed model and the problems that were repaired. Imported files cannot be
+        fetched: InputError saying to import a good copy.
+        """
+        problems = self.verify(model_id, variant, progress=progress, cancel=cancel)
+        imported = [p for p in problems if not p.repairable]
+        if imported:
+            raise InputError(f"{imported[0].problem}; {imported[0].fix()}", path=str(imported[0].path))
+        data = self._load()
+        for p in problems:
+            p.path.unlink(missing_ok=True)
+            data["files"].pop(p.key, None)
+        self._save(data)
+        model = self.download(model_id, variant, progress=progress, cancel=cancel, endpoint=endpoint, token=token)
+        return model, problems
 
     # ----- removal and disk -----------------------------------------------------------------
     def remove(self, model_id: str, variant: str) -> int:
