@@ -67,6 +67,50 @@ def example_inputs() -> list[Path]:
     return [ex / "harbour_town.geojson", ex / "harbour_hike.gpx"]
 
 
+def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> None:
+    """The options of one map: `render`'s, and `batch`'s for every map (`single=False` leaves out the ones for one
+    picture only: world file, vector-plain, --frame, --json)."""
+    r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
+    r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
+    r.add_argument("--title", help="title (default: the place in the data, else the nearest town, else the file)")
+    r.add_argument("--no-title", action="store_true", help="no title (and no default subtitle)")
+    r.add_argument("--subtitle", help="subtitle under the title (default: the centre's coordinates; for a track, "
+                   "its length and climb)")  # fmt: skip
+    r.add_argument("--no-subtitle", action="store_true", help="no subtitle")
+    r.add_argument("--seed", type=int, help="seed for the style's randomness (default: from the inputs)")
+    r.add_argument("--engine", default="procedural", choices=["procedural", "preview", "final", "auto"])
+    r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
+    r.add_argument("--rotation", type=float, default=0.0, help="rotate the map clockwise, in degrees")
+    r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing); an SVG's or PDF's page size")
+    if single:  # one map only
+        r.add_argument("--world-file", action="store_true",
+                       help="write a world file (.pgw/.jgw/.wld) and .prj beside the picture, for GIS")  # fmt: skip
+        r.add_argument("--vector-plain", action="store_true",
+                       help="SVG/PDF: every layer as flat vector colour, no painted picture under them")  # fmt: skip
+        r.add_argument("--frame", type=int, metavar="N",
+                       help="data in groups far apart (a warning lists them): frame group N only")  # fmt: skip
+    r.add_argument("--layers", type=_layers, help="comma-separated layers to draw, e.g. water,roads (default: all)")
+    r.add_argument("--hide", type=_layers, help="comma-separated layers to leave out, e.g. buildings,labels,imagery")
+    r.add_argument("--no-labels", action="store_true", help="no street or place names")
+    r.add_argument("--no-scale-bar", action="store_true")
+    r.add_argument("--no-north-arrow", action="store_true")
+    r.add_argument("--no-profile", action="store_true", help="no elevation profile strip under a track")
+    r.add_argument("--styles-dir", type=Path, help="folder of user style files (default: the user data folder)")
+    if single:  # one map only
+        r.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    ai = r.add_argument_group("AI engines (preview: Z-Image-Turbo, final: FLUX.2 Klein)")
+    ai.add_argument("--reference", type=Path, help="final engine: the approved preview PNG to re-render")
+    ai.add_argument("--steps", type=int, help="denoising steps (default: the tier's)")
+    ai.add_argument("--creativity", type=_creativity, help="0..1, how far the AI may depart from the map; or 'auto'")
+    ai.add_argument("--prompt-extra", default="", help="text added to the style's prompt")
+    ai.add_argument("--guide", choices=["auto", "img2img", "controlnet"], default="auto",
+                    help="preview from the painting (img2img) or from the structure image (controlnet)")  # fmt: skip
+    ai.add_argument("--final-model", metavar="MODEL[:VARIANT]",
+                    help="final engine: another final model, e.g. flux2-klein-9b (see `mapbrush doctor`)")  # fmt: skip
+    ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
+    ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description="Turn map data into finished map art.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -80,43 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--example", action="store_true", help="render the bundled example harbour town")
     r.add_argument("-o", "--output", type=Path,
                    help="output .png, .jpg, .webp, .svg or .pdf (default: <first input>-<style>.png)")  # fmt: skip
-    r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
-    r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
-    r.add_argument("--title", help="title (default: the place in the data, else the nearest town, else the file)")
-    r.add_argument("--no-title", action="store_true", help="no title (and no default subtitle)")
-    r.add_argument("--subtitle", help="subtitle under the title (default: the centre's coordinates; for a track, "
-                   "its length and climb)")  # fmt: skip
-    r.add_argument("--no-subtitle", action="store_true", help="no subtitle")
-    r.add_argument("--seed", type=int, help="seed for the style's randomness (default: from the inputs)")
-    r.add_argument("--engine", default="procedural", choices=["procedural", "preview", "final", "auto"])
-    r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
-    r.add_argument("--rotation", type=float, default=0.0, help="rotate the map clockwise, in degrees")
-    r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing); an SVG's or PDF's page size")
-    r.add_argument("--world-file", action="store_true",
-                   help="write a world file (.pgw/.jgw/.wld) and .prj beside the picture, for GIS")  # fmt: skip
-    r.add_argument("--vector-plain", action="store_true",
-                   help="SVG/PDF: every layer as flat vector colour, no painted picture under them")  # fmt: skip
-    r.add_argument("--frame", type=int, metavar="N",
-                   help="data in groups far apart (a warning lists them): frame group N only")  # fmt: skip
-    r.add_argument("--layers", type=_layers, help="comma-separated layers to draw, e.g. water,roads (default: all)")
-    r.add_argument("--hide", type=_layers, help="comma-separated layers to leave out, e.g. buildings,labels,imagery")
-    r.add_argument("--no-labels", action="store_true", help="no street or place names")
-    r.add_argument("--no-scale-bar", action="store_true")
-    r.add_argument("--no-north-arrow", action="store_true")
-    r.add_argument("--no-profile", action="store_true", help="no elevation profile strip under a track")
-    r.add_argument("--styles-dir", type=Path, help="folder of user style files (default: the user data folder)")
-    r.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    ai = r.add_argument_group("AI engines (preview: Z-Image-Turbo, final: FLUX.2 Klein)")
-    ai.add_argument("--reference", type=Path, help="final engine: the approved preview PNG to re-render")
-    ai.add_argument("--steps", type=int, help="denoising steps (default: the tier's)")
-    ai.add_argument("--creativity", type=_creativity, help="0..1, how far the AI may depart from the map; or 'auto'")
-    ai.add_argument("--prompt-extra", default="", help="text added to the style's prompt")
-    ai.add_argument("--guide", choices=["auto", "img2img", "controlnet"], default="auto",
-                    help="preview from the painting (img2img) or from the structure image (controlnet)")  # fmt: skip
-    ai.add_argument("--final-model", metavar="MODEL[:VARIANT]",
-                    help="final engine: another final model, e.g. flux2-klein-9b (see `mapbrush doctor`)")  # fmt: skip
-    ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
-    ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
+    add_render_options(r)
+
+    b = sub.add_parser("batch", help="render many map files: one map each (or per folder or day), and index.png")
+    b.add_argument("inputs", nargs="+", type=Path, metavar="FILES_OR_FOLDERS",
+                   help="map files, or folders to search for them")  # fmt: skip
+    b.add_argument("--out", type=Path, required=True, help="folder for the maps and index.png (made if missing)")
+    b.add_argument("--group-by", choices=["folder", "day"],
+                   help="a map per folder, or per day of the GPX tracks' first times (default: per file)")  # fmt: skip
+    add_render_options(b, single=False)
 
     i = sub.add_parser("inspect", help="describe map files, or the metadata of a picture MapBrush wrote")
     i.add_argument("files", nargs="+", type=Path)
@@ -156,19 +172,12 @@ class _TerminalProgress:
             sys.stderr.flush()
 
 
-def cmd_render(args) -> int:
-    from app.export.formats import VECTOR, check_output, format_of
-    from app.jobs.render import DEFAULT_SIZE, RenderRequest, render_to_file
+def render_request(args, inputs: list[Path]):
+    """The RenderRequest of `render`'s (and `batch`'s) options (add_render_options) for these inputs."""
+    from app.jobs.render import DEFAULT_SIZE, RenderRequest
     from app.mapdata.model import Kind
     from app.paths import user_styles_dir
 
-    inputs = list(args.inputs)
-    if args.example:
-        inputs = example_inputs() + inputs
-    if not inputs:
-        raise InputError("no input files given (try `mapbrush render --example`)")
-    for path in inputs:  # every input error is found before any work starts
-        check_map_file(path)
     kinds = args.layers.kinds if args.layers else None
     labels = not args.no_labels
     imagery = args.layers.imagery if args.layers else True  # --layers draws the pictures only when named
@@ -176,13 +185,6 @@ def cmd_render(args) -> int:
         kinds = (kinds or frozenset(Kind)) - args.hide.kinds
         labels = labels and not args.hide.labels  # --hide labels
         imagery = imagery and not args.hide.imagery  # --hide imagery (pictures, overlays, images)
-    out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
-    check_output(out, inputs)
-    fmt = format_of(out)
-    if args.world_file and fmt in VECTOR:
-        raise InputError(f"--world-file goes beside a PNG, JPEG or WebP picture, not a {fmt}", path=out)
-    if args.vector_plain and fmt not in VECTOR:
-        raise InputError("--vector-plain is for .svg and .pdf output", path=out)
     req = RenderRequest(
         inputs=inputs,
         style=args.style,
@@ -194,7 +196,7 @@ def cmd_render(args) -> int:
         margin=args.margin,
         rotation=args.rotation,
         dpi=args.dpi,
-        frame=args.frame,
+        frame=getattr(args, "frame", None),
         kinds=kinds,
         labels=labels,
         imagery=imagery,
@@ -203,14 +205,37 @@ def cmd_render(args) -> int:
         profile=not args.no_profile,
         user_styles_dir=args.styles_dir or user_styles_dir(),
     )
-    engines = None
     if args.engine != "procedural":
         req.ai = _ai_options(args)
+    elif args.reference:
+        raise InputError("--reference is for the AI engines (use --engine final)")
+    return req
+
+
+def cmd_render(args) -> int:
+    from app.export.formats import VECTOR, check_output, format_of
+    from app.jobs.render import render_to_file
+
+    inputs = list(args.inputs)
+    if args.example:
+        inputs = example_inputs() + inputs
+    if not inputs:
+        raise InputError("no input files given (try `mapbrush render --example`)")
+    for path in inputs:  # every input error is found before any work starts
+        check_map_file(path)
+    out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
+    check_output(out, inputs)
+    fmt = format_of(out)
+    if args.world_file and fmt in VECTOR:
+        raise InputError(f"--world-file goes beside a PNG, JPEG or WebP picture, not a {fmt}", path=out)
+    if args.vector_plain and fmt not in VECTOR:
+        raise InputError("--vector-plain is for .svg and .pdf output", path=out)
+    req = render_request(args, inputs)
+    engines = None
+    if args.engine != "procedural":
         from app.jobs.ai import Engines
 
         engines = Engines(args.models_dir, args.tier)
-    elif args.reference:
-        raise InputError("--reference is for the AI engines (use --engine final)")
     bar = _TerminalProgress()
     t0 = time.perf_counter()
     try:
@@ -403,9 +428,16 @@ def cmd_gui(args) -> int:
     return run([str(f) for f in args.files], screenshot=str(args.screenshot) if args.screenshot else None)
 
 
+def cmd_batch(args) -> int:
+    from app.cli_batch import cmd_batch as run
+
+    return run(args)
+
+
 COMMANDS = {
     "gui": cmd_gui,
     "render": cmd_render,
+    "batch": cmd_batch,
     "inspect": cmd_inspect,
     "styles": cmd_styles,
     "doctor": cmd_doctor,

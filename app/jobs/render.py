@@ -470,12 +470,14 @@ def render_to_file(
     cancel: CancelToken = NEVER,
     vector_plain: bool = False,
     world_file: bool = False,
+    metadata: dict | None = None,
 ) -> RenderResult:
     """Render and export the picture atomically (PNG, JPEG, WebP, SVG or PDF by `out`'s extension).
 
     SVG and PDF hold the map's layers as vector parts over the style's painting of its areas
     (app/export/vector_parts.py), or with `vector_plain` as flat vector fills on the paper's colour.
     `world_file` writes a world file and a .prj beside a PNG, JPEG or WebP (app/export/world.py).
+    `metadata` adds entries to the picture's metadata (a batch's resume key).
     """
     from app.export.formats import VECTOR, WORLD_FILE_SUFFIX, format_of, write_image
 
@@ -484,6 +486,7 @@ def render_to_file(
         raise InputError("a world file (--world-file) goes beside a PNG, JPEG or WebP picture, not a "
                          f"{fmt}", path=Path(out))  # fmt: skip
     result = render(req, data=data, engines=engines, progress=progress, cancel=cancel)
+    result.metadata.update(metadata or {})
     cancel.check()
     t = time.perf_counter()
     progress("export", 0, 1, f"writing {Path(out).name}")
