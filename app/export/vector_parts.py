@@ -218,14 +218,16 @@ def _data_parts(result, style, *, plain: bool) -> list[Part]:
                         canvas.drawPath(p.areas, _paint(rgb, op, stroke=ow))
                     elif k in sem.BORDERED:
                         canvas.drawPath(p.areas, _paint(sem.LINE_ART, 0.6, stroke=max(sem.BORDER_WIDTH * unit, 1.0)))
-            for k in present:
+            for k in present:  # an outline effect inks a band `ow` wide centred on the line's edge
                 if k in outlines and paths[k].lines:
                     rgb, ow, op = outlines[k]
-                    width = sem.line_width(k, short, spec.width_scale, spec.widths) + 2 * ow
+                    width = sem.line_width(k, short, spec.width_scale, spec.widths) + ow
                     for line in paths[k].lines:
                         canvas.drawPath(line, _paint(rgb, op, stroke=width, dash=dash(k)))
             for k in present:
                 width = sem.line_width(k, short, spec.width_scale, spec.widths)
+                if k in outlines:  # the ink band's inner half covers the line's edge
+                    width = max(width - outlines[k][1], 0.5 * width)
                 if k is Kind.TRACK and tracks is not None and layers.track_ids is not None:
                     for g in tracks:
                         for line in KindPaths.of(np.array([g], dtype=object)).lines:

@@ -49,7 +49,7 @@ def write_world_file(image_path: str | Path, frame, suffix: str) -> tuple[Path, 
     image_path = Path(image_path)
     world = image_path.with_suffix(suffix)
     prj = image_path.with_suffix(".prj")
-    lines = "".join(f"{v:.10f}\n" for v in world_terms(frame.affine))
+    lines = "".join(f"{round(v, 10) + 0.0:.10f}\n" for v in world_terms(frame.affine))  # + 0.0: no "-0.0"
     save_atomic(world, lambda f: f.write(lines.encode()), "world file")
     wkt = prj_wkt(frame.crs)
     save_atomic(prj, lambda f: f.write(wkt.encode()), "projection file")
