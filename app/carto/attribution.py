@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from app.sources import OSM_ATTRIBUTION
+
+__all__ = ["OSM_ATTRIBUTION", "OSM_FORMATS", "attribution_lines"]
 OSM_FORMATS = frozenset({"osm-xml", "osm-pbf"})
-OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
 
 def attribution_lines(sources: Iterable, extra: Iterable[str] = ()) -> list[str]:

@@ -22,7 +22,9 @@ STAGE_WORDS = {
     "load": "Loading model",
     "download": "Downloading",
     "verify": "Checking",
+    "fetch": "Fetching",
 }
+BYTE_STAGES = frozenset({"fetch"})  # steps are bytes: the message says how many, not "step/total"
 
 
 class ProgressPanel(QWidget):
@@ -64,11 +66,14 @@ class ProgressPanel(QWidget):
         if ev.stage != self._stage:
             self._stage, self._stage_t0 = ev.stage, now
         words = STAGE_WORDS.get(ev.stage, ev.stage.title())
-        step = f" {ev.step}/{ev.total}" if ev.total > 1 else ""
+        step = f" {ev.step}/{ev.total}" if ev.total > 1 and ev.stage not in BYTE_STAGES else ""
         msg = f" — {ev.message}" if ev.message else ""
         self.label.setText(f"{words}{step}{msg}"[:90])
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(int(ev.fraction * 1000))
+        if ev.total <= 0:  # how much is coming is not known (a streamed answer): busy
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(ev.fraction * 1000))
         elapsed = now - self._stage_t0
         if 0.05 < ev.fraction < 1.0 and elapsed > 1.0:
             left = elapsed * (1.0 - ev.fraction) / ev.fraction

@@ -60,6 +60,7 @@ class Composition:
     guide: str = "auto"  # preview guidance: "auto" | "img2img" | "controlnet"
     final_model: str = ""  # "model:variant" for the final stage; "" → the tier's
     frame_group: int = 0  # data in groups far apart: 0 → frame all of it, N → group N only
+    terrain: bool = False  # relief under the map (elevation tiles)
 
     def with_(self, **changes: Any) -> Composition:
         return replace(self, **changes)
@@ -162,6 +163,7 @@ class Composition:
         if isinstance(meta.get("seed"), int):
             changes["seed"], changes["seed_locked"] = meta["seed"], True
         changes["hidden"] = _hidden_from(meta.get("kinds"), meta.get("labels", True), meta.get("imagery", True))
+        changes["terrain"] = "relief" in meta  # relief was asked for (its entry is None when it could not be drawn)
         changes["frame_group"] = meta["frame"] if isinstance(meta.get("frame"), int) and meta["frame"] > 0 else 0
         if isinstance(meta.get("creativity"), int | float):
             changes["creativity"] = float(meta["creativity"])

@@ -24,6 +24,7 @@ from app.ui.composition import Composition
 from app.ui.history import Entry, HistoryStrip
 from app.ui.map_panel import MapPanel
 from app.ui.messages import MessageBar
+from app.ui.place_panel import PlacePanel
 from app.ui.preview import PreviewPane
 from app.ui.session import Session
 from app.ui.style_panel import StylePanel
@@ -53,6 +54,8 @@ class MainWindow(QMainWindow):
         self.resize(1500, 920)
 
         self.map_panel = MapPanel(self)
+        self.place_panel = PlacePanel(self.session, self.source_config, self)
+        self.map_panel.layout().insertWidget(0, self.place_panel)  # the top of the left column
         self.style_panel = StylePanel(styles, self)
         self.preview = PreviewPane(self)
         self.messages = MessageBar(self)
@@ -69,6 +72,7 @@ class MainWindow(QMainWindow):
         c = Composition.from_settings(self.settings, style)  # the framing and layers of the last run
         self.map_panel.apply(c)
         self.style_panel.apply(c)
+        self.place_panel.apply(c)
         self.session.composition = self._read_composition()
         self._foreground: list[Job] = []
         self._warnings_shown: tuple = ()  # the warnings last put in the bar: not shown again once dismissed
@@ -127,6 +131,8 @@ class MainWindow(QMainWindow):
         s = self.session
         self.map_panel.changed.connect(self._composition_edited)
         self.style_panel.changed.connect(self._composition_edited)
+        self.place_panel.changed.connect(self._composition_edited)
+        self.place_panel.message.connect(lambda text, level: self.messages.show_message(text, level=level))
         self.map_panel.open_requested.connect(self.open_dialog)
         self.map_panel.remove_requested.connect(s.remove_files)
         s.files_changed.connect(self._files_changed)
@@ -229,7 +235,7 @@ class MainWindow(QMainWindow):
     # ----- composition ----------------------------------------------------------------------------
     def _read_composition(self) -> Composition:
         c = self.session.composition
-        return self.style_panel.read(self.map_panel.read(c))
+        return self.place_panel.read(self.style_panel.read(self.map_panel.read(c)))
 
     def _composition_edited(self) -> None:
         c = self._read_composition()
@@ -240,6 +246,7 @@ class MainWindow(QMainWindow):
     def apply_composition(self, c: Composition) -> None:
         self.map_panel.apply(c)
         self.style_panel.apply(c)
+        self.place_panel.apply(c)
         self.session.set_composition(self._read_composition())
 
     # ----- results --------------------------------------------------------------------------------
@@ -349,6 +356,16 @@ class MainWindow(QMainWindow):
         if self.session.data is None:
             return
         ExportDialog(self).open()
+
+    def source_config(self):
+        """Endpoints, timeouts and cache of the network sources: the settings, the MAPBRUSH_* variables winning."""
+        from app.sources import SourceConfig
+
+        return SourceConfig.load(self.settings)
+
+    def save_fetched_data(self) -> None:
+        start = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else ""
+        self.place_panel.save_fetched(start)
 
     def manage_models(self) -> None:
         from app.ui.models_dialog import ModelsDialog

@@ -156,7 +156,7 @@ class MapPanel(QWidget):
         for f in files:
             src = f.data.sources[0] if f.data.sources else None
             fmt = src.format if src else "?"
-            item = QListWidgetItem(f"{f.path.name}  ·  {f.features:,} features ({fmt})")
+            item = QListWidgetItem(f"{f.label or f.path.name}  ·  {f.features:,} features ({fmt})")
             item.setToolTip(_counts_text(f))
             item.setData(Qt.ItemDataRole.UserRole, str(f.path))
             self.files.addItem(item)

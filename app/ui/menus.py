@@ -16,6 +16,7 @@ def build_menus(win) -> None:
     win.recent_menu = file.addMenu("Open &Recent")
     win.recent_menu.aboutToShow.connect(lambda: _fill_recent(win))
     win.export_action = _action(win, file, "&Export PNG…", win.export_dialog, QKeySequence("Ctrl+E"))
+    win.save_fetched_action = _action(win, file, "Save &fetched data…", win.save_fetched_data)
     file.addSeparator()
     _action(win, file, "&Quit", win.close, QKeySequence.StandardKey.Quit)
 

@@ -92,6 +92,12 @@ class Session(QObject):
         files = self.files + [f for f in res.files if f.path in set(res.added) and f.path not in have]
         self._set_files(files, MapData.merge([f.data for f in files]))
 
+    def add_loaded(self, loaded: LoadedFile, *, replacing: Path | None = None) -> None:
+        """Layer a file read elsewhere (fetched OpenStreetMap data) on the files open, in place of `replacing`."""
+        gone = {loaded.path} | ({replacing} if replacing is not None else set())
+        files = [f for f in self.files if f.path not in gone] + [loaded]
+        self._set_files(files, MapData.merge([f.data for f in files]))
+
     def remove_files(self, paths: list[str]) -> None:
         gone = {Path(p) for p in paths}
         files = [f for f in self.files if f.path not in gone]

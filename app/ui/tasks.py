@@ -19,6 +19,7 @@ from app.mapdata.model import MapData
 class LoadedFile:
     path: Path
     data: MapData
+    label: str | None = None  # what the window calls it, when not its file name (fetched data in the cache)
 
     @property
     def features(self) -> int:
