@@ -15,6 +15,10 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MAPBRUSH_LOG_DIR", str(base / "log"))
     monkeypatch.setenv("MAPBRUSH_MODELS_DIR", str(base / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MAPBRUSH_CACHE_DIR", str(base / "cache"))
+    # Relief tiles: a loopback port nothing listens on, so a test that forgets its own tile server never reaches
+    # the public Terrarium tiles (it gets "connection refused" at once).
+    monkeypatch.setenv("MAPBRUSH_TERRAIN_URL", "http://127.0.0.1:9/terrarium/{z}/{x}/{y}.png")
     # Network sources: never the public instances. Port 9 (discard) on loopback is closed, so a test that
     # forgets to start its own server fails at once with "connection refused", loudly, and no test leaves the box.
     monkeypatch.setenv("MAPBRUSH_CACHE_DIR", str(base / "cache"))

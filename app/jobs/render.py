@@ -56,6 +56,7 @@ class RenderRequest:
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
     radius_m: float | None = None  # around the place, or padding around the files with `context`
     context: bool = False  # the landscape around the files' bounds
+    terrain: bool = False  # relief under the map: elevation tiles fetched or cached (app/jobs/relief.py)
 
     def validate(self) -> None:
         w, h = self.size
@@ -143,6 +144,14 @@ def render(
     scene, layers, groups, notes = _scene_and_layers(req, data, style, timings, progress=progress,
                                                      cancel=cancel)  # fmt: skip
     title = scene.title
+    relief_meta = None
+    if req.terrain:  # the elevation under the frame: Layers.relief, the structure image shaded, the tiles credited
+        from app.jobs.relief import add_relief
+
+        t = time.perf_counter()
+        relief_meta, relief_notes = add_relief(scene, layers, progress=progress, cancel=cancel)
+        notes = notes + relief_notes
+        timings["relief"] = time.perf_counter() - t
 
     # Label placement (Python) runs beside the painting (numpy, which releases the GIL): on two cores
     # this hides most of it. The title goes in the corner where the map itself is quietest.
@@ -237,6 +246,8 @@ def render(
     timings["finish"] = time.perf_counter() - t
 
     metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta, scene.subtitle)
+    if req.terrain:
+        metadata["relief"] = relief_meta  # the tiles' source, attribution, zoom and date; None: drawn without
     return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine, groups,
                         overlay)  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,8 @@ class Layers:
     # Several tracks drawn apart (app/render/tracks.py): HxW uint8, 0 off the tracks, k on the k-th track of the
     # scene (from 1; the later on top where they cross); None with one track, or with too many to tell apart.
     track_ids: np.ndarray | None = None
+    # The terrain under the map (app/render/relief.py: elevation, slopes, hillshade), or None: no relief asked for.
+    relief: Any = None
 
     def mask(self, kind: Kind) -> np.ndarray:
         """Coverage for a kind; zeros when the kind is absent."""

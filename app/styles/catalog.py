@@ -29,6 +29,7 @@ TABLES = ("typography", "raster", "prompt")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _CHOICES = {
     "mode": ("normal", "multiply", "screen"),
+    "draw": ("wash", "shade", "contours", "hachure"),  # the relief effect
     "source": ("mask", "lineart", "borders"),
     "cartouche": ("none", "box", "banner", "ornate"),
     "north_arrow": ("none", "simple", "compass"),

@@ -20,6 +20,7 @@ import numpy as np
 
 from app.mapdata.model import KIND_ORDER, Kind
 from app.styles import marks  # noqa: F401  (registers the line and mark effects)
+from app.styles import relief as terrain
 from app.styles.canvas import DERIVED, Canvas, selector_kinds
 from app.styles.filters import bbox, blur, smoothstep
 from app.styles.noise import fibres, fractal_noise, grain
@@ -250,6 +251,85 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     density *= F32(p["opacity"])
     del alpha
     glaze(cv.rgb[box], density, cv.colour(p["color"] or _first_colour(cv, p["kinds"])))
+
+
+@effect(
+    "relief",
+    draw="shade",
+    kinds=["land"],
+    color="ink",
+    opacity=0.5,
+    light_color="paper",
+    highlight=0.0,
+    blur=0.0,
+    contrast=1.0,
+    noise=0.0,
+    noise_scale=200.0,
+    texture=0.0,
+    interval=0.0,
+    gap=6.0,
+    index_every=5,
+    width=0.6,
+    index_width=1.2,
+    spacing=5.0,
+    length=7.0,
+    min_slope=4.0,
+)
+def relief(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
+    """Terrain relief (render --terrain): a watercolour wash, hachures, contour lines or a plain shade of the hills.
+
+    draw = "wash": shadows glazed in `color` (and lit slopes in `light_color` by `highlight`), blurred, broken by
+    noise and the paper's granulation; "shade": the hillshade laid over by multiplying; "contours": lines every
+    `interval` m (0: chosen from the slopes, `gap` px apart), every `index_every`-th heavier; "hachure": strokes
+    down the fall line, `spacing` apart, heavier on steep and shadowed slopes. Never on level water.
+    """
+    r = cv.layers.relief
+    if r is None:
+        return
+    area = terrain.where(cv, p["kinds"])
+    c = cv.colour(p["color"])
+    if p["draw"] == "contours":
+        lines, _ = terrain.contours(cv, r, interval=p["interval"], gap=p["gap"], index_every=p["index_every"],
+                                    width=p["width"], index_width=p["index_width"])  # fmt: skip
+        lines *= area
+        lines *= F32(p["opacity"])
+        cv.blend(lines, c)
+        return
+    if p["draw"] == "hachure":
+        marks_ = terrain.hachures(cv, r, rng, spacing=p["spacing"], length=p["length"], width=p["width"],
+                                  min_slope=p["min_slope"], area=area)  # fmt: skip
+        marks_ *= area
+        marks_ *= F32(p["opacity"])
+        cv.blend(marks_, c)
+        if p["highlight"] <= 0:
+            return
+    dark, light = terrain.shading(cv, r, blur_px=cv.px(p["blur"]), contrast=p["contrast"])
+    if p["noise"] > 0 or p["texture"] > 0:
+        h, w = cv.shape
+        mod = np.ones((h, w), F32)
+        if p["noise"] > 0:
+            mod += fractal_noise(h, w, cv.px(p["noise_scale"]), rng, octaves=4) * F32(p["noise"])
+        if p["texture"] > 0:
+            mod += cv.granulation() * F32(p["texture"])
+        np.clip(mod, 0, 2, out=mod)
+        dark *= mod
+        light *= mod
+        del mod
+    dark *= area
+    light *= area
+    del area
+    if p["draw"] == "hachure":  # the hachures carry the shadows; a faint light on the lit slopes only
+        dark[:] = 0
+    dark *= F32(p["opacity"])
+    light *= F32(p["highlight"])
+    if p["draw"] == "wash":
+        glaze(cv.rgb, dark, c)
+        if p["highlight"] > 0:
+            glaze(cv.rgb, light, cv.colour(p["light_color"]))
+    else:
+        cv.blend(dark, c, "multiply")
+        if p["highlight"] > 0:
+            cv.blend(light, cv.colour(p["light_color"]))
 
 
 def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
