@@ -57,6 +57,7 @@ class RenderRequest:
     radius_m: float | None = None  # around the place, or padding around the files with `context`
     context: bool = False  # the landscape around the files' bounds
     terrain: bool = False  # relief under the map: elevation tiles fetched or cached (app/jobs/relief.py)
+    attribution: bool = True  # the data's credit ("© OpenStreetMap contributors"); off only for style thumbnails
 
     def validate(self) -> None:
         w, h = self.size
@@ -324,7 +325,8 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
     kw = dict(size=req.size, margin=req.margin, rotation=req.rotation, title=title, subtitle=subtitle,
               kinds=req.kinds, progress=progress, cancel=cancel)  # fmt: skip
     kw["reserve"] = frame_reserve(title, subtitle, style.typography, req.size, req.margin)  # a title band's room
-    kw["attribution"] = attribution_lines(data.sources)  # a framed group's map still shows all the data drawn
+    # A framed group's map still credits all the data drawn; a style thumbnail in the window credits none.
+    kw["attribution"] = attribution_lines(data.sources) if req.attribution else []
     scene = compose(data, **kw)
     groups = find_groups(scene, data)
     notes = []
