@@ -49,6 +49,36 @@ def _layers(text: str):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _radius(text: str) -> float:
+    from app.jobs.surroundings import parse_radius
+
+    try:
+        return parse_radius(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
+
+
+def _bbox(text: str):
+    from app.jobs.surroundings import parse_bbox
+
+    try:
+        return parse_bbox(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
+
+
+def _add_area_args(parser, *, context: bool) -> None:
+    """--place, --bbox, --radius (and --context): an area whose OpenStreetMap data is fetched and cached."""
+    a = parser.add_argument_group("any place (OpenStreetMap data fetched over the network, then cached)")
+    a.add_argument("--place", help='a place to search for and map, e.g. "Kranjska Gora, Slovenia"')
+    a.add_argument("--bbox", type=_bbox, metavar="W,S,E,N", help="a box to map: west,south,east,north in degrees")
+    a.add_argument("--radius", type=_radius, metavar="DIST",
+                   help="around the place (e.g. 1.5km, 800m); with --context, the margin around the files")  # fmt: skip
+    if context:
+        a.add_argument("--context", action="store_true", help="add the landscape around the files from OpenStreetMap")
+        a.add_argument("--terrain", action="store_true", help="relief (hillshade) from elevation tiles")
+
+
 class UsageError(InputError):
     """A command line argparse cannot use: shown as one line, exit code 2."""
 
@@ -95,6 +125,7 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
     r.add_argument("--no-scale-bar", action="store_true")
     r.add_argument("--no-north-arrow", action="store_true")
     r.add_argument("--no-profile", action="store_true", help="no elevation profile strip under a track")
+    _add_area_args(r, context=True)
     r.add_argument("--styles-dir", type=Path, help="folder of user style files (default: the user data folder)")
     if single:  # one map only
         r.add_argument("--json", action="store_true", help="print a machine-readable summary")
@@ -133,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--group-by", choices=["folder", "day"],
                    help="a map per folder, or per day of the GPX tracks' first times (default: per file)")  # fmt: skip
     add_render_options(b, single=False)
+
+    f = sub.add_parser("fetch", help="fetch a place's OpenStreetMap data to an .osm file (cached, reusable offline)")
+    f.add_argument("-o", "--output", type=Path, help="output .osm (default: <place>.osm)")
+    f.add_argument("--size", type=_size, default=None, help="the picture's WIDTHxHEIGHT the area is shaped for")
+    _add_area_args(f, context=False)
+    c = sub.add_parser("cache", help="show or clear the cache of fetched data")
+    c.add_argument("action", choices=["info", "clear"])
+    c.add_argument("--json", action="store_true")
 
     i = sub.add_parser("inspect", help="describe map files, or the metadata of a picture MapBrush wrote")
     i.add_argument("files", nargs="+", type=Path)
@@ -203,6 +242,11 @@ def render_request(args, inputs: list[Path]):
         scale_bar=not args.no_scale_bar,
         north_arrow=not args.no_north_arrow,
         profile=not args.no_profile,
+        place=args.place,
+        bbox=args.bbox,
+        radius_m=args.radius,
+        context=args.context,
+        terrain=args.terrain,
         user_styles_dir=args.styles_dir or user_styles_dir(),
     )
     if args.engine != "procedural":
@@ -219,11 +263,17 @@ def cmd_render(args) -> int:
     inputs = list(args.inputs)
     if args.example:
         inputs = example_inputs() + inputs
-    if not inputs:
-        raise InputError("no input files given (try `mapbrush render --example`)")
+    if args.context and not inputs:
+        raise InputError("--context adds the landscape around map files: give files (or use --place or --bbox)")
+    if not inputs and not (args.place or args.bbox):
+        raise InputError("no input files given (try `mapbrush render --example`, or --place \"a town\")")
+    if args.place and args.bbox:
+        raise InputError("give --place or --bbox, not both")
+    if args.radius and args.bbox and not inputs:
+        raise InputError("--radius goes with --place or --context; a --bbox is its own area")
     for path in inputs:  # every input error is found before any work starts
         check_map_file(path)
-    out = args.output or Path(f"{inputs[0].name.split('.')[0]}-{args.style}.png")
+    out = args.output or Path(f"{_default_stem(inputs, args.place)}-{args.style}.png")
     check_output(out, inputs)
     fmt = format_of(out)
     if args.world_file and fmt in VECTOR:
@@ -394,6 +444,78 @@ def cmd_styles(args) -> int:
     return 0
 
 
+def _default_stem(inputs: list[Path], place: str | None) -> str:
+    """The output's name without style: the first input's, else the place's ('kranjska-gora'), else 'area'."""
+    if inputs:
+        return inputs[0].name.split(".")[0]
+    import re
+
+    slug = re.sub(r"[^\w]+", "-", (place or "").split(",")[0].strip().lower()).strip("-")
+    return slug or "area"
+
+
+def cmd_fetch(args) -> int:
+    """Fetch a place's (or a box's) OpenStreetMap data into the cache and copy it to -o, for use offline."""
+    import shutil
+
+    from app.jobs.render import DEFAULT_SIZE, RenderRequest
+    from app.jobs.surroundings import fetch_area, resolve_area
+
+    if not (args.place or args.bbox):
+        raise InputError("say what to fetch: --place \"a town\" or --bbox W,S,E,N")
+    if args.place and args.bbox:
+        raise InputError("give --place or --bbox, not both")
+    out = args.output or Path(f"{_default_stem([], args.place)}.osm")
+    if out.suffix.lower() != ".osm":
+        raise InputError("the fetched data is OSM XML: name the output .osm", path=out)
+    req = RenderRequest([], size=args.size or DEFAULT_SIZE, place=args.place, bbox=args.bbox, radius_m=args.radius)
+    bar = _TerminalProgress()
+    try:
+        area = resolve_area(req, progress=Progress(bar))
+        data = fetch_area(area, progress=Progress(bar))
+    finally:
+        bar.done()
+    src = data.sources[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        shutil.copyfile(src.path, tmp)
+        tmp.replace(out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write the file ({e.strerror or e})", path=out) from None
+    for w in data.warnings:
+        print(f"{PROG}: warning: {w}", file=sys.stderr)
+    size = out.stat().st_size
+    b = area.bbox
+    credit = f"{src.fetched['attribution']}, {src.fetched['license']}"
+    print(f"wrote {out} ({size / 2**20:.1f} MiB, {len(data):,} features of {area.name}, box "
+          f"{b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}; {credit})")  # fmt: skip
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from app.sources import SourceConfig
+    from app.sources.cache import Cache
+
+    config = SourceConfig.load()
+    cache = Cache.from_config(config)
+    if args.action == "clear":
+        entries, size = cache.clear()
+        what = f"{entries} cached entr{'y' if entries == 1 else 'ies'}"
+        print(f"removed {what} ({size / 2**20:.1f} MiB) from {cache.root}")
+        return 0
+    entries, size = cache.info()
+    if args.json:
+        print(json.dumps({"folder": str(cache.root), "entries": entries, "bytes": size,
+                          "max_age_days": config.max_age_s / 86400}, indent=2))  # fmt: skip
+    else:
+        print(f"cache     {cache.root}")
+        print(f"entries   {entries} ({size / 2**20:.1f} MiB)")
+        print(f"expiry    {config.max_age_s / 86400:g} days (MAPBRUSH_CACHE_MAX_AGE_DAYS)")
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from app.cli_models import cmd_doctor as run
 
@@ -442,6 +564,8 @@ COMMANDS = {
     "styles": cmd_styles,
     "doctor": cmd_doctor,
     "models": cmd_models,
+    "fetch": cmd_fetch,
+    "cache": cmd_cache,
 }
 
 

@@ -1,7 +1,7 @@
 """Every shell example in the README's "Using the command line" section runs, as written, on the bundled demo data.
 
-Only the README's placeholder file names are swapped for the demo files, and renders get a small --size to keep
-this fast. Three lines are not run: `pip install` and `mapbrush models download` need the network, and
+Only the README's placeholder file and folder names are swapped for the demo data, and renders get a small --size to
+keep this fast. Three lines are not run: `pip install` and `mapbrush models download` need the network, and
 `models import` names a file from the reader's own Downloads folder. The AI renders run against an empty models
 folder, so they must stop with exit 3 and name the command that installs the missing model; `--engine auto` must
 fall back to the procedural engine and succeed.
@@ -23,6 +23,8 @@ DEMO_FILES = {
     "city.osm.pbf": EXAMPLES / "harbour_town.geojson",
     "town.geojson": EXAMPLES / "harbour_town.geojson",
     "hike.gpx": EXAMPLES / "harbour_hike.gpx",
+    "resources/examples": EXAMPLES,  # batch: a folder of map files
+    "~/tracks": EXAMPLES,
 }
 SMALL = "320x240"
 NOT_RUN = {("models", "download"): "needs the network", ("models", "import"): "names the reader's own file"}
@@ -53,7 +55,7 @@ def _as_run(words: list[str]) -> list[str]:
     """The README's command's arguments, with the demo files in and a small size."""
     assert words[0] == "mapbrush", words
     args = [str(DEMO_FILES.get(w, w)) for w in words[1:]]
-    if args[0] == "render":
+    if args[0] in ("render", "batch"):
         if "--size" in args:
             args[args.index("--size") + 1] = SMALL
         else:
@@ -66,7 +68,7 @@ README_COMMANDS = shell_commands(cli_section((ROOT / "README.md").read_text(enco
 
 def test_the_section_has_examples_of_every_command():
     firsts = {tuple(w[1:2]) for w in README_COMMANDS if w[0] == "mapbrush"}
-    assert {("render",), ("inspect",), ("styles",), ("doctor",), ("models",)} <= firsts
+    assert {("render",), ("batch",), ("inspect",), ("styles",), ("doctor",), ("models",)} <= firsts
     assert any("--layers" in w for w in README_COMMANDS) and any("--hide" in w for w in README_COMMANDS)
 
 
