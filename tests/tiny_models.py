@@ -6,9 +6,11 @@
 
 Each repo of the catalog gets its folder under `OUTDIR/hub/<owner>--<name>/` with the files the
 catalog names (a diffusers folder, or one GGUF / safetensors file), and `ModelStore.adopt` writes
-the registry the way a download does. Installed: Z-Image-Turbo (bf16 folder + Q8_0 GGUF), its
-ControlNet, FLUX.2 Klein 4B (bf16 folder + Q8_0 GGUF with ComfyUI-prefixed keys). A few MB in all;
-the pictures are noise, the point is that every loading path runs without the real weights.
+the registry the way a download does. Installed: every variant of every catalog model; the GGUF
+files are written as city96's ComfyUI-GGUF tools write them (architecture `lumina2`/`flux`, the
+file's K-quant mix, BF16 pad tokens, F32 small tensors), alternately with and without the
+`model.diffusion_model.` prefix. The pictures are noise, the point is that every loading path runs
+without the real weights.
 """
 
 from __future__ import annotations
@@ -21,13 +23,19 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# (model id, variants) in the order they are recorded; the folder variant first, so that a tier
-# asking for a GGUF variant that is not installed falls back to it.
-INSTALLS = (
-    ("z-image-turbo", ("bf16", "q8_0")),
-    ("z-image-turbo-controlnet", ("bf16",)),
-    ("flux2-klein-4b", ("bf16", "q8_0")),
-)
+# The folder variant first, so that a tier asking for a GGUF variant that is not installed falls back to it.
+# Every variant of every model of the catalog is installed.
+
+
+def _installs(catalog) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    out = []
+    for mid, model in catalog.models.items():
+        variants = sorted(model.variants, key=lambda v: model.variants[v].format == "gguf")
+        out.append((mid, tuple(variants)))
+    return tuple(out)
+
+
+_FAMILY = {"z-image": "z_image", "flux2-klein": "flux2", "flux2": "flux2"}
 
 
 def write_tiny_models(root: Path, *, catalog=None) -> dict:
@@ -51,21 +59,35 @@ def write_tiny_models(root: Path, *, catalog=None) -> dict:
         var = models[model_id].variants[variant]
         return dl.local_path(store.root, dl.RemoteFile(var.repo, var.file, None, None))
 
+    from app.inference.packs_flux2_dev import build_flux2_dev
+
+    builders = {"z-image": packs.build_z_image, "flux2-klein": packs.build_flux2_klein, "flux2": build_flux2_dev}
+    installs = _installs(catalog)
     level = dlog.get_verbosity()
     dlog.set_verbosity_error()
     try:
-        z = packs.build_z_image(repo_folder("z-image-turbo"))
-        packs.write_gguf_transformer(z, variant_file("z-image-turbo", "q8_0"))
-        cn = packs.build_z_image_controlnet(repo_folder("z-image-turbo-controlnet"))
-        want = variant_file("z-image-turbo-controlnet", "bf16")
-        if cn != want:
-            cn.replace(want)
-        k = packs.build_flux2_klein(repo_folder("flux2-klein-4b"))
-        out = variant_file("flux2-klein-4b", "q8_0")
-        packs.write_gguf_transformer(k, out, family="flux2", prefix=gguf_io.COMFY_PREFIX)
+        for mid, variants in installs:
+            model = models[mid]
+            if model.role == "controlnet":
+                cn = packs.build_z_image_controlnet(repo_folder(mid))
+                want = variant_file(mid, variants[0])
+                if cn != want:
+                    cn.replace(want)
+                continue
+            folder = builders[model.family](repo_folder(mid))
+            for i, v in enumerate(variants):  # like the community files: with and without the ComfyUI prefix
+                if model.variants[v].format == "gguf":
+                    prefix = gguf_io.COMFY_PREFIX if i % 2 == 0 else ""
+                    packs.write_gguf_transformer(
+                        folder,
+                        variant_file(mid, v),
+                        quant=model.variants[v].quant,
+                        family=_FAMILY[model.family],
+                        prefix=prefix,
+                    )
     finally:
         dlog.set_verbosity(level)
-    return {(mid, v): store.adopt(mid, v) for mid, variants in INSTALLS for v in variants}
+    return {(mid, v): store.adopt(mid, v) for mid, variants in installs for v in variants}
 
 
 def main(argv: list[str] | None = None) -> int:

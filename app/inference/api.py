@@ -144,9 +144,15 @@ def oom_ladder(plan: StagePlan):
     yield plan, ""
     modes = loading.supported_offloads(plan.device)
     current = plan.offload if plan.offload in modes else "none"
+    gguf = plan.transformer_file is not None and plan.transformer_file.suffix.lower() == ".gguf"
+    tried = {loading.offload_for(current, plan.device, gguf=gguf)}
     for mode in modes[modes.index(current) + 1 :]:
+        used = loading.offload_for(mode, plan.device, gguf=gguf)
+        if used in tried:  # a GGUF transformer's 'sequential' is the 'group' already tried
+            continue
+        tried.add(used)
         plan = replace(plan, offload=mode)
-        yield plan, f"Out of GPU memory: retrying with '{mode}' offloading (slower)."
+        yield plan, f"Out of GPU memory: retrying with '{used}' offloading (slower)."
     base_w, base_h = plan.width, plan.height
     for scale in _RESOLUTION_STEPS:
         w, h = _snap(base_w * scale), _snap(base_h * scale)

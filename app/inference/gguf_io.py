@@ -39,7 +39,8 @@ def normalize_z_image(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     """Make a Z-Image GGUF state dict safe for `convert_z_image_transformer_checkpoint_to_diffusers`.
 
     Split q/k/v keys are renamed to the diffusers names the converter leaves alone
-    (`attention.to_q.weight`, ...); pad tokens stored as `[dim]` get back their `[1, dim]` shape.
+    (`attention.to_q.weight`, ...); pad tokens (`[dim]` F32 or `[1, dim]` BF16 in community files)
+    become plain `[1, dim]` tensors.
     """
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
@@ -48,8 +49,8 @@ def normalize_z_image(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
         if m:
             which = m.group(2).removeprefix("w").removeprefix("to_").removesuffix("_proj")
             name = f"{m.group(1)}.to_{which}.{m.group(3)}"
-        if name.endswith(_PAD_TOKENS) and value.ndim == 1:
-            value = _unsqueeze(value)
+        if name.endswith(_PAD_TOKENS):
+            value = _pad_token(value)
         out[name] = value
     return out
 
@@ -70,12 +71,17 @@ def normalize_flux2(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _unsqueeze(value: torch.Tensor) -> torch.Tensor:
-    from diffusers.quantizers.gguf.utils import GGUFParameter, dequantize_gguf_tensor
+def _pad_token(value: torch.Tensor) -> torch.Tensor:
+    """A pad token as the model's `[1, dim]` parameter, whatever its stored type and number of dimensions.
 
-    if isinstance(value, GGUFParameter):
+    Community files hold them as `[dim]` F32 or as `[1, dim]` BF16; diffusers keeps BF16 (and any
+    quantized type) as raw bytes, which the model cannot use as a parameter, so they are dequantised.
+    """
+    from diffusers.quantizers.gguf.utils import dequantize_gguf_tensor
+
+    if hasattr(value, "quant_type"):
         value = dequantize_gguf_tensor(value)
-    return value.reshape(1, -1).contiguous()
+    return value.as_subclass(torch.Tensor).detach().reshape(1, -1).to(torch.float32).contiguous()
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -85,7 +91,9 @@ def _fuse(weights: dict[str, torch.Tensor], names: list[str]) -> torch.Tensor:
     return torch.cat([weights.pop(n) for n in names], dim=0)
 
 
-def z_image_to_original(weights: dict[str, torch.Tensor], *, split_qkv: bool = False) -> dict[str, torch.Tensor]:
+def z_image_to_original(
+    weights: dict[str, torch.Tensor], *, split_qkv: bool = False, pad_tokens_1d: bool = False
+) -> dict[str, torch.Tensor]:
     """diffusers ZImageTransformer2DModel keys -> ComfyUI/original keys (inverse of diffusers' converter)."""
     weights = dict(weights)
     out: dict[str, torch.Tensor] = {}
@@ -107,8 +115,8 @@ def z_image_to_original(weights: dict[str, torch.Tensor], *, split_qkv: bool = F
     for key, value in weights.items():
         for old, new in renames:
             key = key.replace(old, new)
-        if key.endswith(_PAD_TOKENS):
-            value = value.reshape(-1)  # community GGUFs store the pad tokens as [dim]
+        if key.endswith(_PAD_TOKENS) and pad_tokens_1d:
+            value = value.reshape(-1)  # some community GGUFs store the pad tokens as [dim], others as [1, dim]
         out[key] = value
     return out
 
@@ -175,22 +183,145 @@ def flux2_to_original(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
     return out
 
 
-def write_gguf(path: Path, tensors: dict[str, torch.Tensor], *, arch: str) -> Path:
-    """Write tensors as GGUF: 2-D weights whose rows fit Q8_0 blocks quantized, the rest F32/F16."""
+# --- writing like city96's ComfyUI-GGUF tools (tools/convert.py + tools/lcpp.patch) -----------
+
+ARCHITECTURES = {"z_image": "lumina2", "flux2": "flux"}  # general.architecture as community files have it
+QUANT_MIXES = ("Q8_0", "Q5_K_M", "Q4_K_M")
+_SMALL = 1024  # tensors with at most this many elements stay F32 (convert.py's QUANTIZATION_THRESHOLD)
+_HIGH_PRECISION = _PAD_TOKENS  # model-specific tensors the tools leave in the model's own dtype (BF16)
+_QKV = (".attention.qkv.weight", "_attn.qkv.weight", ".linear1.weight")
+_W2 = (".feed_forward.w2.weight", "_mlp.2.weight", ".linear2.weight")
+
+
+def tensor_type(name: str, shape: tuple[int, ...], quant: str):
+    """The GGML type a city96-style `quant` file stores tensor `name` of `shape` in."""
     import gguf
 
-    writer = gguf.GGUFWriter(str(path), arch=arch)
-    q8 = gguf.GGMLQuantizationType.Q8_0
-    block = gguf.GGML_QUANT_SIZES[q8][0]
+    T = gguf.GGMLQuantizationType
+    if quant not in QUANT_MIXES:
+        raise ValueError(f"unknown quantization {quant!r}; use one of {QUANT_MIXES}")
+    if len(shape) <= 1:
+        return T.F32
+    if name.endswith(_HIGH_PRECISION):  # checked before the size: the real pad tokens (1x3840) are past it
+        return T.BF16
+    if int(np.prod(shape)) <= _SMALL:
+        return T.F32
+    if quant == "Q8_0":
+        qtype = T.Q8_0
+    elif name.endswith(_W2):
+        qtype = T.Q6_K
+    elif name.endswith(_QKV):
+        qtype = T.Q5_K if quant == "Q4_K_M" else T.Q6_K
+    else:
+        qtype = T.Q4_K if quant == "Q4_K_M" else T.Q5_K
+    if shape[-1] % gguf.GGML_QUANT_SIZES[qtype][0]:
+        return T.F16  # rows that do not fill whole blocks
+    return qtype
+
+
+def quantize(data: np.ndarray, qtype) -> np.ndarray:
+    """`data` (float32, rows a multiple of the block size) as GGML blocks: uint8 of shape (..., row bytes)."""
+    import gguf
+
+    T = gguf.GGMLQuantizationType
+    if qtype in (T.Q8_0, T.BF16, T.F16, T.F32):
+        return gguf.quants.quantize(data, qtype)
+    block, size = gguf.GGML_QUANT_SIZES[qtype]
+    blocks = np.ascontiguousarray(data, dtype=np.float32).reshape(-1, block)
+    packed = {T.Q4_K: _q4_k, T.Q5_K: _q5_k, T.Q6_K: _q6_k}[qtype](blocks)
+    assert packed.shape[1] == size
+    return packed.reshape(*data.shape[:-1], data.shape[-1] // block * size)
+
+
+def _f16(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float16)
+
+
+def _scale_min_blocks(blocks: np.ndarray, levels: int):
+    """Q4_K / Q5_K: x = d*sc*q - dmin*m per 32-element sub-block; 6-bit sc and m, q in 0..levels."""
+    sub = blocks.reshape(-1, 8, 32)
+    lo = np.minimum(sub.min(axis=-1), 0.0)
+    hi = sub.max(axis=-1)
+    scale = (hi - lo) / levels
+    mins = -lo
+    d = _f16(scale.max(axis=-1) / 63.0)
+    dmin = _f16(mins.max(axis=-1) / 63.0)
+    df, dminf = d.astype(np.float32)[:, None], dmin.astype(np.float32)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = np.where(df > 0, np.clip(np.round(scale / df), 0, 63), 0).astype(np.uint8)
+        m = np.where(dminf > 0, np.clip(np.round(mins / dminf), 0, 63), 0).astype(np.uint8)
+        eff_d = (df * sc)[..., None]
+        eff_m = (dminf * m)[..., None]
+        q = np.where(eff_d > 0, np.round((sub + eff_m) / eff_d), 0)
+    q = np.clip(q, 0, levels).astype(np.uint8)
+    scales = np.empty((len(blocks), 12), np.uint8)
+    scales[:, 0:4] = (sc[:, :4] & 0x3F) | ((sc[:, 4:] >> 4) << 6)
+    scales[:, 4:8] = (m[:, :4] & 0x3F) | ((m[:, 4:] >> 4) << 6)
+    scales[:, 8:12] = (sc[:, 4:] & 0x0F) | ((m[:, 4:] & 0x0F) << 4)
+    head = np.concatenate([d.reshape(-1, 1).view(np.uint8), dmin.reshape(-1, 1).view(np.uint8), scales], axis=1)
+    return head, q
+
+
+def _nibbles(q: np.ndarray) -> np.ndarray:
+    """Sub-blocks 2g (low nibble) and 2g+1 (high nibble) share 32 bytes."""
+    q = q.reshape(-1, 4, 2, 32) & 0x0F
+    return (q[:, :, 0] | (q[:, :, 1] << 4)).reshape(-1, 128).astype(np.uint8)
+
+
+def _q4_k(blocks: np.ndarray) -> np.ndarray:
+    head, q = _scale_min_blocks(blocks, 15)
+    return np.concatenate([head, _nibbles(q)], axis=1)
+
+
+def _q5_k(blocks: np.ndarray) -> np.ndarray:
+    head, q = _scale_min_blocks(blocks, 31)
+    high = (q >> 4) & 1  # (n, 8, 32): bit i of qh[k] is sub-block i's fifth bit
+    qh = np.zeros((len(blocks), 32), np.uint8)
+    for i in range(8):
+        qh |= (high[:, i] << i).astype(np.uint8)
+    return np.concatenate([head, qh, _nibbles(q)], axis=1)
+
+
+def _q6_k(blocks: np.ndarray) -> np.ndarray:
+    """x = d*sc*(q-32) per 16-element sub-block; int8 sc, q in 0..63."""
+    sub = blocks.reshape(-1, 16, 16)
+    scale = np.abs(sub).max(axis=-1) / 31.0
+    d = _f16(scale.max(axis=-1) / 127.0)
+    df = d.astype(np.float32)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = np.where(df > 0, np.clip(np.round(scale / df), 0, 127), 0).astype(np.int8)
+        eff = (df * sc)[..., None]
+        q = np.where(eff > 0, np.round(sub / eff), 0)
+    q = (np.clip(q, -32, 31) + 32).astype(np.uint8).reshape(-1, 2, 128)  # halves of 128
+    low = q & 0x0F
+    ql = (low[:, :, :64] | (low[:, :, 64:] << 4)).reshape(-1, 128)
+    high = (q >> 4).reshape(-1, 2, 4, 32)
+    qh = (high[:, :, 0] | (high[:, :, 1] << 2) | (high[:, :, 2] << 4) | (high[:, :, 3] << 6)).reshape(-1, 64)
+    return np.concatenate([ql, qh.astype(np.uint8), sc.view(np.uint8), d.reshape(-1, 1).view(np.uint8)], axis=1)
+
+
+def write_gguf(path: Path, tensors: dict[str, torch.Tensor], *, family: str, quant: str = "Q8_0") -> Path:
+    """Write a transformer as city96's tools do: architecture `lumina2`/`flux`, small and 1-D tensors F32,
+    pad tokens BF16, the `quant` mix (Q4_K_M: qkv Q5_K, w2 Q6_K, the rest Q4_K), rows that do not fill
+    whole blocks F16."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), arch=ARCHITECTURES[family])
+    writer.add_file_type(
+        {"Q8_0": gguf.LlamaFileType.MOSTLY_Q8_0, "Q5_K_M": gguf.LlamaFileType.MOSTLY_Q5_K_M}.get(
+            quant, gguf.LlamaFileType.MOSTLY_Q4_K_M
+        )
+    )
+    writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     for name, tensor in tensors.items():
-        data = tensor.detach().to(torch.float32).cpu().numpy()
-        is_norm = "norm" in name or name.endswith(("scale", "bias")) or data.ndim < 2
-        if not is_norm and data.shape[-1] % block == 0:
-            writer.add_tensor(name, gguf.quants.quantize(data, q8), raw_dtype=q8)
-        elif is_norm:
-            writer.add_tensor(name, np.ascontiguousarray(data, dtype=np.float32))
+        data = np.ascontiguousarray(tensor.detach().to(torch.float32).cpu().numpy())
+        qtype = tensor_type(strip_prefix(name), tuple(data.shape), quant)
+        if qtype == gguf.GGMLQuantizationType.F32:
+            writer.add_tensor(name, data)
+        elif qtype == gguf.GGMLQuantizationType.F16:
+            writer.add_tensor(name, data.astype(np.float16))
         else:
-            writer.add_tensor(name, np.ascontiguousarray(data, dtype=np.float16))
+            writer.add_tensor(name, quantize(data, qtype), raw_dtype=qtype)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

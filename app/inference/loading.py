@@ -204,12 +204,34 @@ def supported_offloads(device: str) -> tuple[str, ...]:
     return ("none",)
 
 
-def place(pipe, device: str, offload: str) -> str:
-    """Put `pipe` on `device` with `offload` (downgraded to what the device supports). Returns the mode used."""
+def has_gguf_weights(pipe) -> bool:
+    """Whether any of the pipeline's modules holds GGUF-quantized parameters."""
+    for module in getattr(pipe, "components", {}).values():
+        if isinstance(module, torch.nn.Module) and any(hasattr(p, "quant_type") for p in module.parameters()):
+            return True
+    return False
+
+
+def offload_for(offload: str, device: str, *, gguf: bool) -> str:
+    """The offload mode `place` applies for `offload` on `device`.
+
+    Modes the device does not support become "none". Sequential offload of a GGUF transformer fails in
+    diffusers 0.42 (`KeyError: None` in `GGML_QUANT_SIZES`, diffusers issue #14691, fixed by the
+    unreleased PR #14698), so it becomes leaf-level group offload, which moves the same small pieces
+    (every leaf module) to the device one at a time and works with GGUF.
+    """
     if offload not in OFFLOAD_MODES:
         raise ValueError(f"unknown offload mode {offload!r}")
     if offload not in supported_offloads(device):
-        offload = "none"
+        return "none"
+    if offload == "sequential" and gguf:
+        return "group"
+    return offload
+
+
+def place(pipe, device: str, offload: str) -> str:
+    """Put `pipe` on `device` with `offload` (as `offload_for` maps it). Returns the mode used."""
+    offload = offload_for(offload, device, gguf=has_gguf_weights(pipe))
     pipe.remove_all_hooks()
     if offload == "none":
         pipe.to(device)
@@ -222,7 +244,7 @@ def place(pipe, device: str, offload: str) -> str:
             onload_device=torch.device(device),
             offload_device=torch.device("cpu"),
             offload_type="leaf_level",
-            use_stream=True,
+            use_stream=device == "cuda",  # streams are CUDA's; elsewhere the pieces move synchronously
         )
     return offload
 

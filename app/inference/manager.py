@@ -34,7 +34,8 @@ class _Component:
 class _Pipeline:
     pipe: Any
     components: list
-    placement: tuple[str, str] | None = None  # (device, offload) applied
+    placement: tuple[str, str] | None = None  # (device, offload) asked for
+    applied: str = ""  # the offload mode loading.place used for it
 
 
 def default_budget_bytes() -> int:
@@ -103,18 +104,19 @@ class ModelManager:
         entry = self._pipelines[key]
         wanted = (device, offload)
         if entry.placement == wanted:
-            return offload
+            return entry.applied
         # Another pipeline sharing modules may have put hooks on them: re-place this one.
         for other_key, other in self._pipelines.items():
             if other_key != key and set(other.components) & set(entry.components):
                 other.placement = None
         used = loading.place(entry.pipe, device, offload)
-        entry.placement = wanted
+        entry.placement, entry.applied = wanted, used
         return used
 
     def placement(self, key: tuple) -> tuple[str, str] | None:
+        """(device, offload mode used) of a placed pipeline, else None."""
         entry = self._pipelines.get(key)
-        return entry.placement if entry else None
+        return (entry.placement[0], entry.applied) if entry and entry.placement else None
 
     def evict(self, key: tuple) -> None:
         entry = self._pipelines.pop(key, None)

@@ -33,11 +33,11 @@ TINY_Z_IMAGE = {
     "all_patch_size": (2,),
     "all_f_patch_size": (1,),
     "in_channels": 16,
-    "dim": 32,
+    "dim": 256,  # rows of 256 fill whole K-quant blocks, as the real model's 3840 do
     "n_layers": 2,
     "n_refiner_layers": 1,
-    "n_heads": 2,
-    "n_kv_heads": 2,
+    "n_heads": 16,
+    "n_kv_heads": 16,
     "cap_feat_dim": TINY_QWEN3["hidden_size"],
     "axes_dims": [8, 4, 4],
     "axes_lens": [1536, 512, 512],
@@ -47,10 +47,10 @@ TINY_CONTROLNET = {  # ControlNet Union 2.1 layout, shrunk
     "control_refiner_layers_places": [0],
     "add_control_noise_refiner": "control_noise_refiner",
     "control_in_dim": 33,
-    "dim": 32,
+    "dim": TINY_Z_IMAGE["dim"],
     "n_refiner_layers": 1,
-    "n_heads": 2,
-    "n_kv_heads": 2,
+    "n_heads": TINY_Z_IMAGE["n_heads"],
+    "n_kv_heads": TINY_Z_IMAGE["n_kv_heads"],
 }
 TINY_FLUX2 = {
     "patch_size": 1,
@@ -58,7 +58,7 @@ TINY_FLUX2 = {
     "num_layers": 1,
     "num_single_layers": 1,
     "attention_head_dim": 16,
-    "num_attention_heads": 2,
+    "num_attention_heads": 16,  # inner dim 256: whole K-quant blocks
     "joint_attention_dim": 3 * TINY_QWEN3["hidden_size"],
     "timestep_guidance_channels": 32,
     "mlp_ratio": 3.0,
@@ -242,13 +242,22 @@ def _randomize_zero_inits(model: torch.nn.Module) -> None:
 
 
 def write_gguf_transformer(
-    model_dir: Path, out: Path, *, split_qkv: bool = False, family: str = "z_image", prefix: str = ""
+    model_dir: Path,
+    out: Path,
+    *,
+    quant: str = "Q8_0",
+    split_qkv: bool = False,
+    family: str = "z_image",
+    prefix: str = "",
+    pad_tokens_1d: bool = False,
 ) -> Path:
-    """The pack's transformer as a community-style GGUF file (Q8_0, norms F32).
+    """The pack's transformer as a community GGUF file, written as city96's ComfyUI-GGUF tools write them.
 
-    Keys are the original (ComfyUI-style) names that diffusers' `from_single_file` converts.
+    Keys are the original (ComfyUI-style) names that diffusers' `from_single_file` converts;
+    `quant` is the file's mix (Q8_0, Q5_K_M, Q4_K_M; see `gguf_io.write_gguf`).
     `split_qkv=True` writes the attention as separate q/k/v tensors, as some community files do;
-    `prefix="model.diffusion_model."` writes the keys as ComfyUI saves them.
+    `prefix="model.diffusion_model."` writes the keys as ComfyUI saves them; `pad_tokens_1d=True`
+    stores Z-Image's pad tokens as `[dim]` F32 instead of `[1, dim]` BF16.
     """
     from safetensors.torch import load_file
 
@@ -256,13 +265,13 @@ def write_gguf_transformer(
     for f in sorted((model_dir / "transformer").glob("*.safetensors")):
         weights.update(load_file(str(f)))
     if family == "z_image":
-        original = gguf_io.z_image_to_original(weights, split_qkv=split_qkv)
+        original = gguf_io.z_image_to_original(weights, split_qkv=split_qkv, pad_tokens_1d=pad_tokens_1d)
     elif family == "flux2":
         original = gguf_io.flux2_to_original(weights)
     else:
         raise ValueError(f"unknown family {family!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    gguf_io.write_gguf(out, {prefix + k: v for k, v in original.items()}, arch=family)
+    gguf_io.write_gguf(out, {prefix + k: v for k, v in original.items()}, family=family, quant=quant)
     return out
 
 
@@ -297,8 +306,17 @@ def _build_all(root: Path) -> dict[str, Path]:
             dev, root / "flux2_dev_Q8_0.gguf", family="flux2", prefix=gguf_io.COMFY_PREFIX
         ),
         "z_image_gguf": write_gguf_transformer(z, root / "z_image_turbo-Q8_0.gguf"),
-        "z_image_gguf_split": write_gguf_transformer(z, root / "z_image_turbo_split-Q8_0.gguf", split_qkv=True),
+        "z_image_gguf_q4_k_m": write_gguf_transformer(z, root / "z_image_turbo-Q4_K_M.gguf", quant="Q4_K_M"),
+        "z_image_gguf_q5_k_m_comfy": write_gguf_transformer(
+            z, root / "z_image_turbo-comfy-Q5_K_M.gguf", quant="Q5_K_M", prefix=gguf_io.COMFY_PREFIX
+        ),
+        "z_image_gguf_split": write_gguf_transformer(
+            z, root / "z_image_turbo_split-Q8_0.gguf", split_qkv=True, pad_tokens_1d=True
+        ),
         "klein_gguf": write_gguf_transformer(k, root / "flux-2-klein-4b-Q8_0.gguf", family="flux2"),
+        "klein_gguf_q4_k_m": write_gguf_transformer(
+            k, root / "flux-2-klein-4b-Q4_K_M.gguf", family="flux2", quant="Q4_K_M"
+        ),
         "klein_gguf_comfy": write_gguf_transformer(
             k, root / "flux-2-klein-4b-comfy-Q8_0.gguf", family="flux2", prefix=gguf_io.COMFY_PREFIX
         ),

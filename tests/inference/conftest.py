@@ -51,8 +51,11 @@ def plans(packs):
     from app.inference.api import StagePlan
 
     cpu = {"dtype": "float32", "device": "cpu", "width": 64, "height": 64}
+    built_packs = packs
 
     class Plans:
+        packs = built_packs
+
         @staticmethod
         def preview(**kw):
             base = StagePlan("preview", "z_image", packs["z_image"], steps=8, **cpu)
