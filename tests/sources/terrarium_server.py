@@ -8,6 +8,7 @@ that are not a PNG; every request's path and User-Agent is recorded.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import threading
@@ -59,6 +60,7 @@ def tile_lonlat(z: int, x: int, y: int, size: int = 256) -> tuple[np.ndarray, np
     return np.meshgrid(lon, lat)
 
 
+@functools.lru_cache(maxsize=512)  # the same tiles are asked for by many tests
 def tile_png(z: int, x: int, y: int, size: int = 256, surface=mountain) -> bytes:
     lon, lat = tile_lonlat(z, x, y, size)
     buf = io.BytesIO()
