@@ -114,6 +114,7 @@ class Composition:
             imagery=IMAGERY not in self.hidden,
             user_styles_dir=user_styles_dir(),
             frame=self.frame_group or None,
+            terrain=self.terrain,
         )
 
     def ai_options(self, reference=None, reference_metadata: dict | None = None):

@@ -121,10 +121,15 @@ class PlacePanel(QGroupBox):
         self._last_query = (q, time.monotonic())
         job = Job(search_task, SearchRequest(q, self.config()), name="place-search")
         job.succeeded.connect(lambda places, q=q: self._found(q, places))
-        job.failed.connect(lambda exc: self.message.emit(f"Place search failed: {plain_words(exc)}", "error"))
+        job.failed.connect(lambda exc: self._search_failed(exc))
+        job.cancelled.connect(lambda: self._show_status(None))
         self.session.job_started.emit(job, f"Searching for {q}")
         self._show_status(f"Searching for {q}…")
         return self.session.lanes.submit(job, key="place-search")
+
+    def _search_failed(self, exc: BaseException) -> None:
+        self._show_status(None)
+        self.message.emit(f"Place search failed: {plain_words(exc)}", "error")
 
     def _found(self, query: str, places: list) -> None:
         self._places = list(places)

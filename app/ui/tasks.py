@@ -144,7 +144,7 @@ def thumbnail_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel
     from app.jobs.render import render
 
     req = replace(job.request, size=THUMB_SIZE, title="", subtitle=None, labels=False, scale_bar=False,
-                  north_arrow=False, engine="procedural")  # fmt: skip
+                  north_arrow=False, attribution=False, engine="procedural")  # fmt: skip
     return render(req, data=job.data, cancel=cancel).image
 
 

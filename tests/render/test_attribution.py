@@ -122,3 +122,19 @@ def test_the_credit_stays_legible_on_a_small_picture(city):
     lay = layout_overlay(scene, get_style("ink").typography, layers=rasterize(scene), labels=False)
     assert lay.attribution.size >= MIN_PX
     assert Attribution.layout([], 1.0, get_style("ink").typography) is None
+
+
+def test_a_style_thumbnail_leaves_the_credit_out(city):
+    """The window's 240×180 style thumbnails (app/ui/tasks.thumbnail_task) draw no credit: at that size it would
+    cover a corner of the swatch; every map rendered or exported has it."""
+    from app.ui.tasks import THUMB_SIZE, RenderJob, thumbnail_task
+
+    path, data = city
+    req = RenderRequest([path], style="ink", size=SIZE)
+    thumb = thumbnail_task(RenderJob(req, data))
+    bare = render(dataclasses.replace(req, size=THUMB_SIZE, title="", subtitle=None, labels=False, scale_bar=False,
+                                      north_arrow=False, attribution=False), data=data)  # fmt: skip
+    assert bare.scene.attribution == [] and np.array_equal(thumb, bare.image)
+    credited = render(dataclasses.replace(req, size=THUMB_SIZE, title="", subtitle=None, labels=False,
+                                          scale_bar=False, north_arrow=False), data=data)  # fmt: skip
+    assert credited.scene.attribution == [OSM_ATTRIBUTION] and not np.array_equal(thumb, credited.image)
