@@ -190,3 +190,31 @@ def test_one_engines_instance_serves_every_map(tmp_path):
     assert [o.result for o in result.outcomes] == ["done", "done"]
     assert all(read_metadata(o.output)["engine"] == "preview" for o in result.outcomes)
     assert engines.manager.stats["pipeline_builds"] == 1  # the second map reused the loaded model
+
+
+def test_ctrl_c_stops_after_the_current_map_with_exit_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    src = tmp_path / "towns"
+    src.mkdir()
+    for i in range(5):
+        town_geojson(src / f"town{i}.geojson", 10.0 + i, 50.0, f"T{i}")
+    out = tmp_path / "maps"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "app", "batch", str(src), "--out", str(out), "--size", "800x600"],
+                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)  # fmt: skip
+    for line in proc.stderr:  # the first map is made: Ctrl-C
+        if line.startswith("[1/5]"):
+            proc.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "stopping after the current map" in stderr
+    assert "not run" in stdout and "stopped before the end" in stdout
+    made = sorted(p.name for p in out.glob("town*.png"))
+    assert 1 <= len(made) <= 2 and not list(out.glob(".*.part"))  # the map under way was finished, no more
+    assert (out / "index.png").is_file()
