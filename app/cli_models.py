@@ -56,11 +56,13 @@ def cmd_doctor(args) -> int:
     from app.models.tiers import choose_tier
 
     catalog, store = _store(args.models_dir)
-    from app.inference.probe import probe_torch_runtime
+    from app.inference.probe import matmul_rate, probe_torch_runtime
+    from app.models.speed import measure
 
     hw = detect(torch_probe=probe_torch_runtime)
     tier = choose_tier(hw, catalog, args.tier)
-    report = diagnose(hw, catalog, store, tier)
+    speed = measure(tier, catalog, torch_rate=matmul_rate if hw.torch_installed else None)
+    report = diagnose(hw, catalog, store, tier, speed)
     report = _with_desktop(report)
     if args.json:
         print(json.dumps({"facts": dict(report.facts), "next_steps": list(report.next_steps), "ok": report.ok},

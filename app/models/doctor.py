@@ -27,7 +27,9 @@ class DoctorReport:
         return out
 
 
-def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier) -> DoctorReport:
+def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier, speed=None) -> DoctorReport:
+    """`speed` (app.models.speed.SpeedEstimate, measured on this machine): how long an image takes; where it takes
+    minutes, that is said before any download is offered and the procedural engine stays the recommendation."""
     facts: list[tuple[str, str]] = []
     steps: list[str] = list(hardware.diagnosis())
     if hardware.gpus:
@@ -56,6 +58,14 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
     ready = True
     off = 0
     installed = store.installed()
+    slow = speed is not None and speed.slow
+    if speed is not None:
+        facts.append(("Speed (estimate)", speed.line()))
+    if slow:
+        wanted = [(st.model, st.variant) for st in (tier.preview, tier.final) if st.enabled and st.model]
+        missing_gb = sum(catalog.models[m].download_size(v)[0] for m, v in wanted
+                         if not (installed.get((m, v)) and installed[(m, v)].ready))  # fmt: skip
+        steps.append(speed.warning(missing_gb))
     for stage in (tier.preview, tier.final):
         if not stage.enabled:
             facts.append((f"{stage.name.title()} engine", f"off: {stage.reason}"))
@@ -71,9 +81,12 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
             ready = False
             missing = f" (missing: {', '.join(model.missing)})" if model is not None else ""
             facts.append((f"{stage.name.title()} engine", f"{detail} — NOT INSTALLED{missing}"))
-            steps.append(
-                f"Download the {stage.name} model: mapbrush models download {stage.model} --variant {stage.variant}"
-            )
+            gb, _ = entry.download_size(stage.variant)
+            how = f"mapbrush models download {stage.model} --variant {stage.variant}"
+            if slow:
+                steps.append(f"Only if you can wait that long, download the {stage.name} model ({gb:.1f} GB): {how}")
+            else:
+                steps.append(f"Download the {stage.name} model: {how}")
         if stage.controlnet:
             cn = catalog.controlnet_for(stage.model)
             if cn is not None and not store.ready_variants(cn.id):
