@@ -273,7 +273,7 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     index_width=1.2,
     spacing=5.0,
     length=7.0,
-    min_slope=4.0,
+    min_slope=6.0,
 )
 def relief(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Terrain relief (render --terrain): a watercolour wash, hachures, contour lines or a plain shade of the hills.

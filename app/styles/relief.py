@@ -116,7 +116,12 @@ def hachures(cv: Canvas, r: Relief, rng: np.random.Generator, *, spacing: float,
     light. HxW float32 coverage."""
     h, w = cv.shape
     buf = np.zeros((h, w), np.uint8)
-    step = auto_interval(r, cv.px(length))  # contour rows about one stroke length apart on the steeper slopes
+    # Rows of strokes one stroke length apart on the typical hillside: the strokes then reach from row to row.
+    g = r.slope()
+    sloped = g[g >= math.tan(math.radians(min_slope))]
+    if not sloped.size:
+        return buf.astype(F32)
+    step = max(float(np.percentile(sloped, 60)) * r.meters_per_px * cv.px(length), 0.5)
     pitch = cv.px(spacing)
     seeds = []
     for row, (_, xy) in enumerate(contour_lines(r, step, cv.px(MIN_LOOP_PX))):
@@ -153,7 +158,7 @@ def hachures(cv: Canvas, r: Relief, rng: np.random.Generator, *, spacing: float,
     steep = np.clip((tilt - min_slope) / 40.0, 0, 1)
     widths = cv.px(width) * (0.25 + 0.75 * steep) * (0.7 + 0.7 * dark)
     run = step / np.maximum(slope * r.meters_per_px, 1e-6)  # px down to the next contour
-    run = np.clip(run * 0.85, cv.px(length) * 0.35, cv.px(length) * 1.3)
+    run = np.clip(run * 0.9, cv.px(length) * 0.4, cv.px(length) * 1.6)
     # Follow the fall line down in a few steps (strokes bend with the slope).
     lines, p = [pts], pts
     for _ in range(3):
