@@ -299,6 +299,11 @@ class MainWindow(QMainWindow):
     # ----- AI -------------------------------------------------------------------------------------
     def _engine_status(self, status) -> None:
         self.engine_status.set_status(status)
+        speed = getattr(status, "speed", None)
+        if speed is not None and speed.slow:  # say it before anyone offers a 20 GB download
+            label = self.engine_status.hardware
+            label.setText(f"{label.text()} · {speed.short()}")
+            label.setToolTip(speed.warning())
         self.style_panel.set_engine_choices(status)
         self._update_ai_buttons()
 

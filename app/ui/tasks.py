@@ -191,6 +191,7 @@ class EngineStatus:
     final_models: list = field(default_factory=list)  # [app.jobs.ai.ModelChoice]: the tier's, then upgrades
     controlnet: bool = False  # the preview's ControlNet is installed
 
+    speed: object = None  # app.models.speed.SpeedEstimate for this machine's tier (None: not measured)
 
 def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
     """GPU, tier and which AI stages can run (imports torch when installed: run it on the GPU lane)."""
@@ -221,4 +222,10 @@ def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, canc
         finals = engines.choices("final")
         cn = engines.catalog.controlnet_for(tier.preview.model) if tier.preview.model else None
         controlnet = cn is not None and bool(engines.store.ready_variants(cn.id))
-    return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages, finals, controlnet)
+    speed = None
+    if tier is not None:
+        from app.inference.probe import matmul_rate  # this task runs on the GPU lane, where torch may be imported
+        from app.models.speed import measure
+
+        speed = measure(tier, engines.catalog, torch_rate=matmul_rate if hw.torch_installed else None)
+    return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages, finals, controlnet, speed)
