@@ -49,7 +49,8 @@ _PLACES = ("node[place];",)
 DETAILS: tuple[Detail, ...] = (
     Detail("full", 25.0, 90, (
         "way[highway];", "way['area:highway'];", "wr[building];", "wr[landuse];", "wr[natural];",
-        "node[natural][name];", "wr[water];", "wr[waterway];", "way[railway];", "wr[leisure];", "wr[amenity];",
+        "node[natural][name];", "wr[water];", "wr[waterway];", "wr[leisure];", "wr[amenity];",
+        "way[railway][railway!~'^(abandoned|razed|dismantled|proposed)$'];",
         "node[amenity][name];", "wr[tourism];", "node[tourism][name];", "node[historic][name];", "node[place];",
         "wr[place~'^(island|islet|square)$'];", "wr[aeroway];", "way[man_made~'^(pier|breakwater|groyne)$'];",
     ), ""),
