@@ -130,3 +130,15 @@ def test_hillshade_lights_the_top_left():
     assert facing_nw.min() > FLAT > facing_se.max()
     assert facing_se.max() < facing_ne.min()  # the face turned from the light is the darkest, yet never black
     assert facing_se.min() > 0.05
+
+
+def test_cli_render_terrain_records_the_relief_source(terrain_env, hike, tmp_path, capsys):
+    from app.cli import main
+    from app.export.png import read_metadata
+
+    out = tmp_path / "hike.png"
+    assert main(["render", str(hike[0]), "--terrain", "--style", "ink", "--size", "480x360", "-o", str(out)]) == 0
+    meta = read_metadata(out)
+    assert meta["relief"]["source"] == terrain_env.template
+    assert meta["relief"]["attribution"] == TERRAIN_ATTRIBUTION and meta["relief"]["fetched"]
+    assert "warning" not in capsys.readouterr().err
