@@ -24,7 +24,7 @@ def test_packs_are_small_fast_and_in_the_real_layout(packs):
     klein = json.loads((packs["klein"] / "model_index.json").read_text())
     assert klein["_class_name"] == "Flux2KleinPipeline" and klein["vae"][1] == "AutoencoderKLFlux2"
     total = sum(f.stat().st_size for f in packs["z_image"].parent.rglob("*") if f.is_file())
-    assert total < 20_000_000
+    assert total < 150_000_000  # transformers 256 wide, so that K-quant blocks fill their rows
 
 
 @pytest.mark.parametrize("pack,dtype", [("z_image", torch.float32), ("z_image_bf16", torch.bfloat16)])
@@ -47,8 +47,16 @@ def _z_forward(model, seed=0):
         return model(x, torch.tensor([0.5]), cap, return_dict=False)[0][0]
 
 
-@pytest.mark.parametrize("gguf_pack", ["z_image_gguf", "z_image_gguf_split"])
-def test_z_image_gguf_loads_through_the_converter_and_matches_the_folder(packs, gguf_pack):
+@pytest.mark.parametrize(
+    "gguf_pack,bound",
+    [
+        ("z_image_gguf", 0.02),
+        ("z_image_gguf_split", 0.02),
+        ("z_image_gguf_q5_k_m_comfy", 0.06),
+        ("z_image_gguf_q4_k_m", 0.12),
+    ],
+)
+def test_z_image_gguf_loads_through_the_converter_and_matches_the_folder(packs, gguf_pack, bound):
     assert gguf_io.is_split_qkv(gguf_io.read_gguf(packs[gguf_pack])) == gguf_pack.endswith("split")
     spec = loading.ComponentSpec(
         "transformer", "ZImageTransformer2DModel", packs[gguf_pack], torch.float32, config=packs["z_image"]
@@ -59,11 +67,13 @@ def test_z_image_gguf_loads_through_the_converter_and_matches_the_folder(packs, 
     ref = loading.load_component(_folder_spec(packs, "z_image", "transformer"))
     a, b = _z_forward(gguf_model), _z_forward(ref)
     rel = (a - b).norm() / b.norm()
-    assert rel < 0.05, f"GGUF output differs from the folder's by {rel:.3f}"
+    assert rel < bound, f"GGUF output differs from the folder's by {rel:.3f}"
 
 
-@pytest.mark.parametrize("gguf_pack", ["klein_gguf", "klein_gguf_comfy"])
-def test_klein_gguf_matches_the_folder(packs, gguf_pack):
+@pytest.mark.parametrize(
+    "gguf_pack,bound", [("klein_gguf", 0.02), ("klein_gguf_comfy", 0.02), ("klein_gguf_q4_k_m", 0.12)]
+)
+def test_klein_gguf_matches_the_folder(packs, gguf_pack, bound):
     keys = list(gguf_io.read_gguf(packs[gguf_pack]))
     assert all(k.startswith("model.diffusion_model.") for k in keys) == gguf_pack.endswith("comfy")
     spec = loading.ComponentSpec(
@@ -82,7 +92,7 @@ def test_klein_gguf_matches_the_folder(packs, gguf_pack):
     }
     with torch.no_grad():
         a, b = gguf_model(**kw)[0], ref(**kw)[0]
-    assert (a - b).norm() / b.norm() < 0.05
+    assert (a - b).norm() / b.norm() < bound
 
 
 def test_controlnet_single_file_loads_with_its_local_config(packs):
