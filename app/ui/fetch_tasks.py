@@ -120,6 +120,7 @@ def fetch_task(req: FetchRequest, *, progress: Progress = NULL_PROGRESS, cancel:
     progress("read", 0, 1, "reading the OpenStreetMap data")
     data = load([path], progress=progress, cancel=cancel)
     progress("read", 1, 1, f"{len(data):,} features")
+    notes = [n.replace("a smaller --radius or box", "a smaller Radius") for n in notes]  # the window's words
     data.warnings[:0] = notes
     return Fetched(req.kind, LoadedFile(path, data, label=req.label), bbox, notes)
 

@@ -140,11 +140,12 @@ THUMB_SIZE = (240, 180)
 
 
 def thumbnail_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
-    """The person's own map in one style, small, without labels."""
+    """The person's own map in one style, small, without labels, credit or relief (a swatch never waits on the
+    network: relief tiles come with the sketch)."""
     from app.jobs.render import render
 
     req = replace(job.request, size=THUMB_SIZE, title="", subtitle=None, labels=False, scale_bar=False,
-                  north_arrow=False, attribution=False, engine="procedural")  # fmt: skip
+                  north_arrow=False, attribution=False, terrain=False, engine="procedural")  # fmt: skip
     return render(req, data=job.data, cancel=cancel).image
 
 
@@ -190,8 +191,8 @@ class EngineStatus:
     stages: dict[str, StageState]
     final_models: list = field(default_factory=list)  # [app.jobs.ai.ModelChoice]: the tier's, then upgrades
     controlnet: bool = False  # the preview's ControlNet is installed
-
     speed: object = None  # app.models.speed.SpeedEstimate for this machine's tier (None: not measured)
+
 
 def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
     """GPU, tier and which AI stages can run (imports torch when installed: run it on the GPU lane)."""
