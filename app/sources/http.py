@@ -187,10 +187,10 @@ def _explain(exc: BaseException, label: str, timeout: float) -> SourceError:
         exc = exc.reason
     if isinstance(exc, ue.NameResolutionError):
         return SourceError(f"{label}: cannot reach the server (no network, or the name does not resolve)")
+    if isinstance(exc, ue.NewConnectionError):  # before ConnectTimeoutError: urllib3 2 makes it a subclass of that
+        return SourceError(f"{label}: cannot reach the server (connection refused or no network)")
     if isinstance(exc, ue.ConnectTimeoutError):
         return SourceError(f"{label}: cannot reach the server (no answer within {timeout:g} s)")
-    if isinstance(exc, ue.NewConnectionError):
-        return SourceError(f"{label}: cannot reach the server (connection refused or no network)")
     if isinstance(exc, ue.ReadTimeoutError):
         return SourceError(f"{label}: the server stopped answering (nothing for {timeout:g} s)")
     if isinstance(exc, ue.SSLError):
