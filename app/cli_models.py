@@ -180,7 +180,7 @@ def _verify(store, args) -> int:
     if problems:
         print(f"{len(problems)} damaged file(s) in {', '.join(checked)}", file=sys.stderr)
         return 3
-    print(f"all files are whole: {', '.join(checked)}")
+    print(f"all files are whole: {', '.join(checked)}" if checked else "no model is installed; nothing to verify")
     return 0
 
 

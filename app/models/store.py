@@ -392,9 +392,8 @@ class ModelStore:
         """Check sizes, structure and sha256 of every installed file (or one model's); shared files are hashed once."""
         keys = [k for k in self.installed() if (model_id is None or k[0] == model_id)
                 and (variant is None or k[1] == variant)]  # fmt: skip
-        if not keys:
-            what = model_id + (f" ({variant})" if variant else "") if model_id else "no model"
-            raise InputError(f"{what} is not installed" if model_id else "no model is installed")
+        if not keys and model_id is not None:
+            raise InputError(f"{model_id}{f' ({variant})' if variant else ''} is not installed")
         digests: dict = {}
         return [p for k in keys for p in self.check(*k, hashes=True, progress=progress, cancel=cancel,
                                                     _digests=digests)]  # fmt: skip

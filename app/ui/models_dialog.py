@@ -91,6 +91,7 @@ class ModelsDialog(QDialog):
         self.bar = QProgressBar(self)
         self.bar.setRange(0, 1000)
         self.state = QLabel(self)
+        self.state.setWordWrap(True)  # a one-line error with a long path wraps instead of widening the window
         lay.addWidget(self.bar)
         lay.addWidget(self.state)
         row = QHBoxLayout()

@@ -146,3 +146,22 @@ def test_a_slow_machine_is_told_before_the_download(qtbot, window, monkeypatch, 
     dlg.download_button.click()
     assert asked and asked[0].startswith("On this machine (CPU") and "would take about" in asked[0]
     assert asked[0].index("would take") < asked[0].index("Size:")
+
+
+def test_status_bar_says_an_image_takes_minutes_here(qtbot, window):
+    from app.models.catalog import load_catalog
+    from app.models.hardware import Hardware
+    from app.models.speed import estimate
+    from app.models.tiers import choose_tier
+    from app.ui.tasks import EngineStatus, StageState
+
+    catalog = load_catalog()
+    tier = choose_tier(Hardware(system="Linux", machine="x86_64", cpu_count=2), catalog)
+    stages = {"preview": StageState(False, "not installed", "Z-Image-Turbo")}
+    window._engine_status(EngineStatus("no GPU", 0.0, tier.label, stages, speed=estimate(tier, catalog, 50e9)))
+    label = window.engine_status.hardware
+    assert "min an image on this CPU" in label.text() or " h an image on this CPU" in label.text()
+    assert "procedural engine" in label.toolTip()
+    fast = estimate(tier, catalog, 1e15)
+    window._engine_status(EngineStatus("no GPU", 0.0, tier.label, stages, speed=fast))
+    assert "an image on this" not in label.text()
