@@ -216,3 +216,18 @@ def test_relief_toggle_asks_for_terrain(qtbot, window):
     assert window.session.composition.request([]).terrain is True
     panel.relief.setChecked(False)
     assert window.session.composition.request([]).terrain is False
+
+
+def test_the_window_stays_responsive_while_fetching(qtbot, window, slow_servers, gap_meter):
+    """The download runs on a worker: the event loop keeps turning while bytes arrive (progress ~10 a second)."""
+    panel = window.place_panel
+    _search(qtbot, window, "Brezovica pod")
+    qtbot.waitUntil(lambda: panel.results.count() == 1, timeout=10000)
+    panel.results.itemClicked.emit(panel.results.item(0))
+    qtbot.waitUntil(lambda: "received" in window.progress_panel.label.text(), timeout=10000)
+    job = window.session.lanes.current("fetch-place")
+    meter = gap_meter.twice(lambda: qtbot.wait(1200))
+    assert job.state == "running"  # still downloading all the while
+    meter.assert_no_stall(0.1)
+    with qtbot.waitSignal(job.finished, timeout=3000):
+        job.cancel()
