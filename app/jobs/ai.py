@@ -234,14 +234,21 @@ class Engines:
         gguf, OSError), the model is named and `models verify` (which hashes) is the next step.
         """
         from app.models.integrity import file_problem, is_file_error
+        from app.models.store import FileProblem
 
-        problems = self.store.check(model.model_id, model.variant)
-        if not problems and plan.controlnet_file is not None:
-            cn = self.catalog.controlnet_for(model.model_id)
+        try:
+            problems = self.store.check(model.model_id, model.variant)
+        except AppError:  # the registry itself is unreadable: say what the loader said
+            problems = []
+        cn = self.catalog.controlnet_for(model.model_id)
+        if not problems and plan.controlnet_file is not None and cn is not None:
             found = file_problem(Path(plan.controlnet_file))
-            if found and cn is not None:
-                cn_model = next(iter(self.store.ready_variants(cn.id)), None)
-                problems = self.store.check(cn.id, cn_model.variant) if cn_model else []
+            cn_model = next((m for m in self.store.ready_variants(cn.id) if m.weights == plan.controlnet_file), None)
+            if found:
+                variant = cn_model.variant if cn_model else next(iter(cn.variants))
+                files = self.store.model_files(cn.id, variant) if cn_model else []
+                key = next((k for k, f in files if f == Path(plan.controlnet_file)), None)
+                problems = [FileProblem(cn.id, variant, Path(plan.controlnet_file), found, key)]
         if problems:
             p = problems[0]
             name = self.catalog.models[p.model_id].name
@@ -342,6 +349,7 @@ class Engines:
             "steps": plan.steps,
             "resolution": [plan.width, plan.height],
             "creativity": c,
+            "strength": round(strength_for(c), 4),
             "guide": "controlnet" if plan.use_controlnet else "img2img",
             "fidelity": round(float(score), 4),
         }

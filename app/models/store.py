@@ -331,10 +331,10 @@ class ModelStore:
             found = sorted(p for p in weights.rglob("*") if p.is_file()) if weights.is_dir() else [weights]
             out += [(None, p) for p in found]
             entry = self.catalog.models.get(model_id)
-            if entry is not None and record["format"] != "diffusers":  # its components, as downloaded
-                for name in _default_components(entry, record["format"]):
+            if entry is not None and record["format"] != "diffusers":  # its components, as far as they are on disk
+                for name in _default_components(entry, record["format"]):  # (what is not is `.missing`)
                     component = entry.components[name]
-                    out += [(k, p) for k, p in self._component_files(component) if (k, p) not in out]
+                    out += [(k, p) for k, p in self._component_files(component) if (k, p) not in out and p.exists()]
         return out
 
     def _component_files(self, component) -> list[tuple[str, Path]]:

@@ -182,3 +182,35 @@ def test_cli_verify_exit_3_then_download_repair(installed, hub, small_catalog, m
     assert "fetched again" in capsys.readouterr().out
     assert main(["models", "--models-dir", str(store.root), "verify", "zit"]) == 0
     assert [p for m, p, _ in hub.requests if m == "GET"] == ["zit-Q4_K_M.gguf"]
+
+
+# ----- the render boundary (app/jobs/ai.py): which failures become "damaged file" -------------
+def test_engines_name_the_damaged_file_or_let_a_bug_through(tmp_path):
+    from types import SimpleNamespace
+
+    from safetensors import SafetensorError
+
+    from app.errors import ModelUnavailable
+    from app.jobs.ai import Engines
+
+    engines = Engines(tmp_path / "models")
+    gg = tmp_path / "z_image_turbo-Q4_K_M.gguf"
+    gg.write_bytes(gguf_bytes(tmp_path))
+    model = engines.store.import_path(gg, "z-image-turbo", "q4_k_m")
+    cn = tmp_path / "controlnet.safetensors"
+    cn.write_bytes(safetensors_bytes())
+    engines.store.import_path(cn, "z-image-turbo-controlnet")
+    plan = SimpleNamespace(controlnet_file=cn)
+    # whole files: a shape bug is not a damaged file; a loader's file error names the model and `models verify`
+    assert engines.damaged(model, plan, ValueError("The size of tensor a (3072) must match")) is None
+    generic = engines.damaged(model, plan, SafetensorError("Error while deserializing header: invalid UTF-8"))
+    assert isinstance(generic, ModelUnavailable) and generic.exit_code == 3
+    assert "Z-Image-Turbo (q4_k_m) cannot be loaded" in generic.one_line() and "import a good copy" in generic.message
+    # a truncated ControlNet is named, with its own fix
+    truncate(cn, cn.stat().st_size - 50)
+    err = engines.damaged(model, plan, SafetensorError("incomplete metadata"))
+    assert err.one_line().startswith(f"{cn}: ") and "truncated" in err.message and "ControlNet" in err.message
+    # a truncated transformer comes first
+    truncate(gg, 200)
+    err = engines.damaged(model, plan, KeyError(None))
+    assert err.path == str(gg) and "is truncated" in err.message
