@@ -1,10 +1,9 @@
 """The window's network work, as plain functions `fn(request, *, progress, cancel)` (no Qt; run by ui/workers.py):
-search a place (Nominatim), fetch the OpenStreetMap data of an area (Overpass) and read it like a dropped file,
-copy a fetched file out of the cache."""
+search a place (Nominatim), fetch the OpenStreetMap data of an area (Overpass) and read it like a dropped file
+(app/jobs/surroundings.py, as `render --place` and `--context` do), copy a fetched file out of the cache."""
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -16,24 +15,7 @@ from app.mapdata.model import MapData
 from app.sources import SourceConfig
 from app.ui.tasks import LoadedFile
 
-M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
 SEARCH_LIMIT = 8
-
-
-def box_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
-    """West, south, east, north of the square `radius_m` around a point (clamped to the globe)."""
-    dlat = radius_m / M_PER_DEG
-    dlon = radius_m / (M_PER_DEG * max(math.cos(math.radians(lat)), 0.01))
-    return (max(lon - dlon, -180.0), max(lat - dlat, -90.0), min(lon + dlon, 180.0), min(lat + dlat, 90.0))
-
-
-def grow_box(bounds, radius_m: float) -> tuple[float, float, float, float]:
-    """`bounds` (west, south, east, north) grown by `radius_m` on every side."""
-    w, s, e, n = bounds
-    mid = (s + n) / 2
-    dlat = radius_m / M_PER_DEG
-    dlon = radius_m / (M_PER_DEG * max(math.cos(math.radians(mid)), 0.01))
-    return (max(w - dlon, -180.0), max(s - dlat, -90.0), min(e + dlon, 180.0), min(n + dlat, 90.0))
 
 
 # ----- place search ----------------------------------------------------------------------------------------
@@ -59,9 +41,11 @@ class FetchRequest:
     kind: str  # "place" (a place picked from the search) | "surroundings" (around the files open)
     label: str  # what the layer is called in the window: "Kranjska Gora (2 km around)"
     config: SourceConfig = field(default_factory=SourceConfig)
-    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north; or…
-    around: tuple[MapData, ...] = ()  # …the data whose bounds, grown by radius_m, make the box
+    place: object = None  # app.sources.places.Place: the radius around it; or…
+    around: tuple[MapData, ...] = ()  # …the data whose bounds, padded by radius_m, make the box
     radius_m: float = 2000.0
+    aspect: float = 4 / 3  # the picture's: the box takes its shape, so the data fills the page
+    query: str = ""  # the search that found the place (for the picture's metadata)
 
 
 @dataclass
@@ -93,36 +77,39 @@ def _relay(progress: Progress, what: str):
     return relay
 
 
-def box_of(req: FetchRequest) -> tuple[float, float, float, float]:
-    if req.bbox is not None:
-        return req.bbox
+def area_of(req: FetchRequest):
+    """The app.jobs.surroundings.Area to fetch: the radius around the place, or the files' bounds padded by it,
+    either in the picture's shape."""
     from app.errors import InputError
+    from app.jobs.surroundings import Area, box_around, fit_aspect
 
-    bounds = MapData.merge(list(req.around)).frame_bounds() if req.around else None
+    r = req.radius_m
+    if req.place is not None:
+        p = req.place
+        query = {"place": req.query or p.name, "found": p.display_name, "lat": p.lat, "lon": p.lon, "radius_m": r}
+        return Area(box_around(p.lon, p.lat, r, req.aspect), p.name, query, p)
+    files = MapData.merge(list(req.around)) if req.around else None
+    bounds = files.frame_bounds() if files is not None else None
     if bounds is None:
         raise InputError("there are no files open to fetch the surroundings of")
-    return grow_box(bounds, req.radius_m)
+    names = [Path(s.path).name for s in files.sources]
+    return Area(fit_aspect(bounds, req.aspect, r), ", ".join(names[:3]), {"context": names, "pad_m": round(r, 1)})
 
 
 def fetch_task(req: FetchRequest, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER) -> Fetched:
     """Fetch (or take from the cache) the OpenStreetMap data of the request's box and read it with the ordinary
     reader, so it becomes a layer like any dropped file."""
-    from app.jobs.render import load
+    from app.jobs.surroundings import fetch_area
     from app.sources.cache import Cache
-    from app.sources.overpass import fetch_osm
 
-    bbox = box_of(req)
-    notes: list[str] = []
-    relay = _relay(progress, "OpenStreetMap data")
-    path = fetch_osm(bbox, cancel=cancel, progress=relay, cache=Cache.from_config(req.config), config=req.config,
-                     query_name=req.label, warnings=notes)  # fmt: skip
-    cancel.check()
-    progress("read", 0, 1, "reading the OpenStreetMap data")
-    data = load([path], progress=progress, cancel=cancel)
+    area = area_of(req)
+    data = fetch_area(area, config=req.config, cache=Cache.from_config(req.config), cancel=cancel,
+                      progress=_relay(progress, "OpenStreetMap data"))  # fmt: skip
     progress("read", 1, 1, f"{len(data):,} features")
-    notes = [n.replace("a smaller --radius or box", "a smaller Radius") for n in notes]  # the window's words
-    data.warnings[:0] = notes
-    return Fetched(req.kind, LoadedFile(path, data, label=req.label), bbox, notes)
+    # the window's words for the area cap's note
+    data.warnings = [n.replace("a smaller --radius or box", "a smaller Radius") for n in data.warnings]
+    path = Path(data.sources[0].path)
+    return Fetched(req.kind, LoadedFile(path, data, label=req.label), area.bbox, list(data.warnings))
 
 
 # ----- saving ----------------------------------------------------------------------------------------------

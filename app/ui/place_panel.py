@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.sources import SourceConfig
 from app.ui.composition import Composition
-from app.ui.fetch_tasks import Fetched, FetchRequest, SearchRequest, box_around, copy_task, fetch_task, search_task
+from app.ui.fetch_tasks import Fetched, FetchRequest, SearchRequest, copy_task, fetch_task, search_task
 from app.ui.messages import plain_words
 from app.ui.workers import Job
 
@@ -157,9 +157,12 @@ class PlacePanel(QGroupBox):
         self._picked = place
         km = self.radius.value()
         return self._fetch(
-            FetchRequest("place", f"{place.name} ({km:g} km around)", self.config(),
-                         bbox=box_around(place.lat, place.lon, km * 1000.0), radius_m=km * 1000.0)
+            FetchRequest("place", f"{place.name} ({km:g} km around)", self.config(), place=place,
+                         radius_m=km * 1000.0, aspect=self._aspect(), query=self._last_query[0])
         )  # fmt: skip
+
+    def _aspect(self) -> float:
+        return self.session.composition.aspect_ratio()
 
     # ----- surroundings -------------------------------------------------------------------------------------
     def _own_files(self) -> list:
@@ -187,7 +190,8 @@ class PlacePanel(QGroupBox):
         names = ", ".join(f.label or f.path.name for f in own)
         km = self.radius.value()
         label = f"surroundings of {names[:60]} ({km:g} km)"
-        req = FetchRequest("surroundings", label, self.config(), around=tuple(f.data for f in own), radius_m=km * 1000)
+        req = FetchRequest("surroundings", label, self.config(), around=tuple(f.data for f in own), radius_m=km * 1000,
+                           aspect=self._aspect())  # fmt: skip
         return self._fetch(req)
 
     def _uncheck_surroundings(self) -> None:

@@ -93,9 +93,10 @@ class Session(QObject):
         self._set_files(files, MapData.merge([f.data for f in files]))
 
     def add_loaded(self, loaded: LoadedFile, *, replacing: Path | None = None) -> None:
-        """Layer a file read elsewhere (fetched OpenStreetMap data) on the files open, in place of `replacing`."""
+        """Layer a file read elsewhere (fetched OpenStreetMap data) under the files open (they draw on top), in
+        place of `replacing`."""
         gone = {loaded.path} | ({replacing} if replacing is not None else set())
-        files = [f for f in self.files if f.path not in gone] + [loaded]
+        files = [loaded] + [f for f in self.files if f.path not in gone]
         self._set_files(files, MapData.merge([f.data for f in files]))
 
     def remove_files(self, paths: list[str]) -> None:

@@ -85,8 +85,10 @@ def test_picking_a_place_loads_a_layer_and_paints_it(qtbot, window, servers):
     assert "[out:xml]" in query.body and "[timeout:" in query.body and "[maxsize:" in query.body
     (f,) = window.session.files
     assert f.label == "Brezovica pod Vrhom (1.5 km around)"
-    assert f.data.sources[0].format == "osm-xml" and len(f.data) > 50
-    # The box asked for is the radius around the place: 3 km across.
+    src = f.data.sources[0]
+    assert src.format == "osm-xml" and len(f.data) > 50
+    assert src.fetched["request"]["place"] == "Brezovica pod" and src.fetched["request"]["radius_m"] == 1500
+    # The box asked for is the radius around the place, in the picture's shape: 3 km tall.
     w, s, e, n = f.data.extent
     assert abs((n - s) * 111.32 - 3.0) < 0.05
     assert abs((w + e) / 2 - float(PLACES[0]["lon"])) < 1e-6 and abs((s + n) / 2 - float(PLACES[0]["lat"])) < 1e-6
@@ -96,6 +98,9 @@ def test_picking_a_place_loads_a_layer_and_paints_it(qtbot, window, servers):
     assert shown.startswith("Brezovica pod Vrhom (1.5 km around)") and "features (osm-xml)" in shown
     sketch = window.session.sketch
     assert sketch.metadata["attribution"] == ["© OpenStreetMap contributors"]
+    (rec,) = sketch.metadata["sources"]  # what was fetched, of whom, when: in the picture's metadata
+    assert rec["name"] == "OpenStreetMap (Brezovica pod Vrhom)" and rec["fetched"] and rec["license"] == "ODbL-1.0"
+    assert sketch.metadata["inputs"][0]["name"] == "OpenStreetMap (Brezovica pod Vrhom)"  # not the cache's hash
     assert sketch.image.std() > 10  # a painted map, not blank paper
     # Picking it again is a cache hit: no second request.
     with qtbot.waitSignal(window.sketch_shown, timeout=60000):
@@ -159,11 +164,15 @@ def test_surroundings_of_a_hike(qtbot, window, servers, hike, load_map):
         panel.surroundings.setChecked(True)
     assert len(servers.interpreter()) == 1
     assert len(window.session.files) == 2
-    fetched = window.session.files[1]
+    fetched, mine = window.session.files  # the surroundings under the hike: it draws on top
+    assert mine.path == hike
     assert fetched.label.startswith("surroundings of harbour_hike.gpx (2 km)")
+    assert fetched.data.sources[0].fetched["request"]["context"] == ["harbour_hike.gpx"]
     w, s, e, n = fetched.data.extent
-    assert w < own[0] and s < own[1] and e > own[2] and n > own[3]
-    assert abs((own[1] - s) * 111.32 - 2.0) < 0.05  # grown by the radius
+    km = 111.32
+    pads = [(own[1] - s) * km, (n - own[3]) * km]  # the hike's bounds padded by the radius…
+    pads += [(own[0] - w) * km * 0.515, (e - own[2]) * km * 0.515]  # (cos 59°)
+    assert min(pads) > 1.98 and abs((e - w) * km * 0.515 / ((n - s) * km) - 4 / 3) < 0.02  # …in the picture's shape
     assert window.session.sketch.metadata["attribution"] == ["© OpenStreetMap contributors"]
     with qtbot.waitSignal(window.sketch_shown, timeout=60000):
         panel.surroundings.setChecked(False)
