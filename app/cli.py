@@ -101,6 +101,8 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
     """The options of one map: `render`'s, and `batch`'s for every map (`single=False` leaves out the ones for one
     picture only: world file, vector-plain, --frame, --json)."""
     r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
+    r.add_argument("--style-image", type=Path, metavar="PICTURE",
+                   help="paint the style in the colours of this picture (e.g. a painting)")  # fmt: skip
     r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
     r.add_argument("--title", help="title (default: the place in the data, else the nearest town, else the file)")
     r.add_argument("--no-title", action="store_true", help="no title (and no default subtitle)")
@@ -180,13 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("styles", help="list the styles")
     s.add_argument("--styles-dir", type=Path, help="folder of user style files")
     s.add_argument("--json", action="store_true")
+    s_sub = s.add_subparsers(dest="styles_command", metavar="ACTION")
+    fi = s_sub.add_parser("from-image", help="save a style in the colours of a picture (a painting, a photo)")
+    fi.add_argument("image", type=Path, help="the picture whose colours to take")
+    fi.add_argument("--name", required=True, help="the new style's id (lowercase letters, digits, - and _)")
+    fi.add_argument("--base", default="watercolor", help="the style to start from (default: watercolor)")
+    fi.add_argument("--styles-dir", type=Path, default=argparse.SUPPRESS,
+                    help="folder to save it in (default: the user styles folder)")  # fmt: skip
     g = sub.add_parser("gui", help="open the MapBrush window (the default with no command)")
     g.add_argument("files", nargs="*", type=Path, help="map files (or a MapBrush PNG) to open")
     g.add_argument("--screenshot", type=Path, help="save a screenshot of the window once the sketch shows, then exit")
 
     from app.cli_models import add_parsers
+    from app.cli_workflow import add_parser as add_workflow_parser
 
     add_parsers(sub)
+    add_workflow_parser(sub)
     return p
 
 
@@ -248,6 +259,7 @@ def render_request(args, inputs: list[Path]):
         context=args.context,
         terrain=args.terrain,
         user_styles_dir=args.styles_dir or user_styles_dir(),
+        style_image=args.style_image,
     )
     if args.engine != "procedural":
         req.ai = _ai_options(args)
@@ -266,7 +278,7 @@ def cmd_render(args) -> int:
     if args.context and not inputs:
         raise InputError("--context adds the landscape around map files: give files (or use --place or --bbox)")
     if not inputs and not (args.place or args.bbox):
-        raise InputError("no input files given (try `mapbrush render --example`, or --place \"a town\")")
+        raise InputError('no input files given (try `mapbrush render --example`, or --place "a town")')
     if args.place and args.bbox:
         raise InputError("give --place or --bbox, not both")
     if args.radius and args.bbox and not inputs:
@@ -433,6 +445,8 @@ def cmd_styles(args) -> int:
     from app.paths import user_styles_dir
     from app.styles.catalog import load_styles
 
+    if getattr(args, "styles_command", None) == "from-image":
+        return cmd_style_from_image(args)
     styles = load_styles(args.styles_dir or user_styles_dir())
     if args.json:
         rows = [{"name": s.name, "title": s.title, "description": s.description} for s in styles.values()]
@@ -441,6 +455,17 @@ def cmd_styles(args) -> int:
         width = max((len(n) for n in styles), default=8)
         for s in styles.values():
             print(f"{s.name:<{width}}  {s.description}")
+    return 0
+
+
+def cmd_style_from_image(args) -> int:
+    from app.paths import user_styles_dir
+    from app.styles.catalog import get_style
+    from app.styles.palette_image import save_style, style_doc
+
+    folder = args.styles_dir or user_styles_dir()
+    doc = style_doc(get_style(args.base, folder), args.image, name=args.name)
+    print(save_style(doc, folder))
     return 0
 
 
@@ -462,7 +487,7 @@ def cmd_fetch(args) -> int:
     from app.jobs.surroundings import fetch_area, resolve_area
 
     if not (args.place or args.bbox):
-        raise InputError("say what to fetch: --place \"a town\" or --bbox W,S,E,N")
+        raise InputError('say what to fetch: --place "a town" or --bbox W,S,E,N')
     if args.place and args.bbox:
         raise InputError("give --place or --bbox, not both")
     out = args.output or Path(f"{_default_stem([], args.place)}.osm")
@@ -528,6 +553,12 @@ def cmd_models(args) -> int:
     return run(args)
 
 
+def cmd_export_workflow(args) -> int:
+    from app.cli_workflow import cmd_export_workflow as run
+
+    return run(args)
+
+
 def cmd_gui(args) -> int:
     import os
 
@@ -566,6 +597,7 @@ COMMANDS = {
     "models": cmd_models,
     "fetch": cmd_fetch,
     "cache": cmd_cache,
+    "export-workflow": cmd_export_workflow,
 }
 
 

@@ -1,0 +1,1 @@
+"""Engines elsewhere: the same stages on another machine."""

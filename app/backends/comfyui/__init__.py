@@ -1,0 +1,1 @@
+"""ComfyUI: graph building (graphs.py); no torch, no Qt."""
