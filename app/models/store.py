@@ -365,8 +365,9 @@ class ModelStore:
             cancel.check()
             if key is not None:
                 known = data["files"].get(key, {})
-            else:  # an imported file: its size at import
-                known = {"size": record.get("size")} if Path(record.get("path", "")) == path else {}
+            else:  # an imported file: its size at import, its sha256 from the first verify
+                own = Path(record.get("path", "")) == path
+                known = {"size": record.get("size"), "sha256": record.get("sha256")} if own else {}
             problem = None
             if not path.is_file():
                 problem = "is missing"
@@ -382,7 +383,11 @@ class ModelStore:
                     meter.label = path.name
                     digests[path] = dl.sha256_file(path, on_bytes=meter.add, cancel=cancel)
                 if digests[path] != known["sha256"]:
-                    problem = "is corrupt (its sha256 differs from the one recorded at download)"
+                    when = "at download" if key is not None else "when it was first verified"
+                    problem = f"is corrupt (its sha256 differs from the one recorded {when})"
+            elif problem is None and hashes and key is None and known:  # first verify of an import: the baseline
+                record["sha256"] = dl.sha256_file(path, cancel=cancel)
+                self._save(data)
             if problem is not None:
                 problems.append(FileProblem(model_id, variant, path, problem, key))
         return problems

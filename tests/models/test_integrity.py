@@ -163,6 +163,10 @@ def test_imported_file_verify_and_no_repair(small_catalog, tmp_path):
     gg = tmp_path / "zit-Q4_K_M.gguf"
     gg.write_bytes(gguf_bytes(tmp_path))
     store.import_path(gg, "zit", "q4_k_m")
+    assert store.verify("zit", "q4_k_m") == []  # the first verify records the import's sha256
+    overwrite(gg, gg.stat().st_size - 8, b"\x01" * 8)  # inside tensor data
+    (problem,) = store.verify("zit", "q4_k_m")
+    assert problem.path == gg and "when it was first verified" in problem.problem
     truncate(gg, gg.stat().st_size - 10)
     problems = [p for p in store.verify("zit", "q4_k_m") if p.path == gg]
     assert problems and "truncated" in problems[0].problem and not problems[0].repairable
