@@ -76,6 +76,12 @@ def _title(data: MapData, scale: str, bounds) -> tuple[str | None, str, bool, st
     doc = document_name(data)
     if scale == "world":
         return (doc, "document", False, None) if doc else ("The World", "world", False, None)
+    if any(getattr(s, "fetched", False) for s in data.sources):
+        # Surroundings fetched around the person's own files: the files' own name (a hike's) names the map,
+        # not the biggest village the fetch happened to bring in.
+        own = doc or track_name(data)
+        if own:
+            return own, ("document" if doc else "track"), False, None
     if scale == "country":
         name = data.place_name()
         if name and name in _town_names(data):  # a capital's place node does not name a map of its country

@@ -325,3 +325,20 @@ def test_without_the_gazetteer_the_title_falls_back_to_the_file(tmp_path, monkey
         assert (describe(data).title, describe(data).source) == ("Helsinki Walk", "file")
     finally:
         titles._gazetteer.cache_clear()
+
+
+def test_surroundings_fetched_around_a_hike_keep_the_hikes_name():
+    """`render hike.gpx --context`: the fetched village's place node must not take the title from the track."""
+    import shapely
+
+    from app.mapdata.model import MapData, SourceInfo
+
+    village = shapely.Point(13.785, 46.485)
+    track = shapely.LineString([(13.77, 46.48), (13.79, 46.49), (13.80, 46.50)])
+    fetched = SourceInfo("cache/abc.osm", "osm-xml", "", fetched={"service": "overpass"})
+    own = SourceInfo("hike.gpx", "gpx", "")
+    data = MapData.from_lists([village, track], ["place", "track"], ["Kranjska Gora", "Vrh Kamnitnika"],
+                              [{"place": "village"}, {}], sources=[fetched, own])  # fmt: skip
+    assert describe(data).title == "Vrh Kamnitnika"
+    data.sources = [own]  # the same data from files alone: the place node names the map, as before
+    assert describe(data).title == "Kranjska Gora"
