@@ -58,6 +58,7 @@ class RenderRequest:
     context: bool = False  # the landscape around the files' bounds
     terrain: bool = False  # relief under the map: elevation tiles fetched or cached (app/jobs/relief.py)
     attribution: bool = True  # the data's credit ("© OpenStreetMap contributors"); off only for style thumbnails
+    style_image: Path | None = None  # paint in this picture's colours (app/styles/palette_image.py, issue 16)
 
     def validate(self) -> None:
         w, h = self.size
@@ -95,6 +96,18 @@ class RenderResult:
     overlay: Any = None  # app.render.overlay.OverlayLayout drawn by finish() (vector export redraws it)
 
 
+def request_style(req: RenderRequest):
+    """The request's style: by name, in the colours of `req.style_image` when it names a picture."""
+    from app.styles.catalog import get_style
+
+    style = get_style(req.style, req.user_styles_dir)
+    if req.style_image is not None:
+        from app.styles.palette_image import style_from_image
+
+        style = style_from_image(style, req.style_image)
+    return style
+
+
 def seed_for(data: MapData, style: str) -> int:
     """A stable seed from the inputs' content, so re-rendering the same map gives the same picture."""
     h = hashlib.sha256(style.encode())
@@ -124,13 +137,12 @@ def render(
     between images — one is made for this call when an AI engine is needed and none is given.
     """
     from app.render.overlay import finish, layout_overlay
-    from app.styles.catalog import get_style
     from app.styles.painter import paint
 
     req.validate()
     tune_memory()  # once per process: reuse image-sized buffers (app/startup.py)
     timings: dict[str, float] = {}
-    style = get_style(req.style, req.user_styles_dir)  # fail fast on a bad style, before reading
+    style = request_style(req)  # fail fast on a bad style, before reading
 
     t = time.perf_counter()
     if data is None:
@@ -247,6 +259,10 @@ def render(
     timings["finish"] = time.perf_counter() - t
 
     metadata = _metadata(req, data, scene, style.name, engine, seed, title, ai_meta, scene.subtitle)
+    if req.style_image is not None:
+        from app.styles.palette_image import image_info
+
+        metadata["style_image"] = image_info(req.style_image)  # its name and sha256
     if req.terrain:
         metadata["relief"] = relief_meta  # the tiles' source, attribution, zoom and date; None: drawn without
     return RenderResult(image, metadata, data, scene, layers, sketch, timings, warnings, stages, engine, groups,
@@ -506,9 +522,8 @@ def render_to_file(
     if fmt in VECTOR:
         from app.export.vector import write_vector
         from app.export.vector_parts import vector_parts
-        from app.styles.catalog import get_style
 
-        parts = vector_parts(result, get_style(req.style, req.user_styles_dir), plain=vector_plain)
+        parts = vector_parts(result, request_style(req), plain=vector_plain)
         write_vector(Path(out), parts, req.size, result.metadata, dpi=req.dpi)
     else:
         write_image(Path(out), result.image, result.metadata, dpi=req.dpi)

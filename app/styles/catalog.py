@@ -83,6 +83,18 @@ def get_style(name: str, user_dir: Path | None = None) -> Style:
     return styles[name]
 
 
+def style_from_doc(doc: dict, path: Path) -> Style:
+    """A style from a document in memory, as a user style file at `path` would hold it (`base` included)."""
+    if "base" in doc:
+        raw = {}
+        for p in sorted(builtin_dir().glob("*.toml")):
+            d = _read(p)
+            raw[d.get("name")] = (d, p)
+        doc = _merge_base(doc, raw, path)
+    _name_of(doc, path)
+    return _build(doc, path)
+
+
 def _read(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
