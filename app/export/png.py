@@ -52,7 +52,7 @@ def write_png(
     info.add_itxt(METADATA_KEY, metadata_json(metadata))
     info.add_text(PARAMETERS_KEY, format_parameters(metadata))  # tEXt, or iTXt when not latin-1
     for key, text in comfyui_chunks(metadata).items():
-        info.add_text(key, text)  # as ComfyUI writes them: tEXt `prompt` and `workflow`
+        info.add_text(key, text)  # tEXt `prompt` and `workflow`, as ComfyUI writes them
     options: dict[str, Any] = {"pnginfo": info, "compress_level": COMPRESS_LEVEL}
     if dpi is not None:
         if not (dpi > 0 and np.isfinite(dpi)):
@@ -99,10 +99,8 @@ def comfyui_chunks(metadata: Mapping[str, Any]) -> dict[str, str]:
     if graphs is None:
         return {}
     api, workflow = graphs
-    return {
-        COMFY_PROMPT_KEY: json.dumps(api, ensure_ascii=False),
-        COMFY_WORKFLOW_KEY: json.dumps(workflow, ensure_ascii=False),
-    }
+    # ASCII JSON (non-Latin prompts escaped), so both are plain tEXt chunks as ComfyUI's own are
+    return {COMFY_PROMPT_KEY: json.dumps(api), COMFY_WORKFLOW_KEY: json.dumps(workflow)}
 
 
 def metadata_json(metadata: Mapping[str, Any]) -> str:

@@ -260,6 +260,11 @@ def test_an_ai_png_carries_prompt_and_workflow_and_a_procedural_one_does_not(tmp
     prompt, workflow, meta = read_chunks(tmp_path / "ai.png")
     assert (prompt, workflow) == graphs_for_metadata(meta)
     assert by_type(prompt, "KSampler")[0]["seed"] == 42
+    meta = {**ai_metadata(), "prompt": "карта Хельсинки, 東京"}  # tEXt as ComfyUI writes, non-Latin text escaped
+    write_png(tmp_path / "ru.png", image, meta)
+    assert by_type(read_chunks(tmp_path / "ru.png")[0], "CLIPTextEncode")[0]["text"] == meta["prompt"]
+    raw = (tmp_path / "ru.png").read_bytes()
+    assert b"tEXtprompt\x00" in raw and b"tEXtworkflow\x00" in raw
     write_png(tmp_path / "plain.png", image, {"app": "mapbrush", "engine": "procedural", "seed": 1})
     assert set(read_text_chunks(tmp_path / "plain.png", {"prompt", "workflow"})) == set()
 
