@@ -211,12 +211,17 @@ def render(
             opts = replace(opts, reference=clean, reference_metadata=None)
             stages["reference"] = clean
             warnings.extend([why] if why else [])
+        styled = None  # the preview's sketch in the style image's colours: Z-Image has no image prompt (issue 16)
+        if req.style_image is not None and "preview" in wanted:
+            from app.styles.palette_image import load_image, transfer_palette
+
+            styled = stages["sketch_styled"] = transfer_palette(sketch, load_image(req.style_image))
         for stage in wanted:
             t = time.perf_counter()
             res = engines.run(
                 stage,
                 size=req.size,
-                sketch=sketch,
+                sketch=styled if stage == "preview" and styled is not None else sketch,
                 structure=layers.structure,
                 prompt=prompt,
                 negative=style.prompt.negative,
@@ -453,7 +458,6 @@ def _with_reference(opts, image):
 def _metadata(req: RenderRequest, data: MapData, scene, style: str, engine: str, seed: int, title, ai: dict,
               subtitle: str | None = None) -> dict:  # fmt: skip
     from app.export.metadata import build_metadata
-
     from app.jobs.surroundings import fetched_sources
 
     inputs = [{"name": s.name if s.fetched else Path(s.path).name, "sha256": s.sha256, "format": s.format}

@@ -5,7 +5,7 @@ transfer the AI preview stage applies to its sketch.
     roles = assign_roles(colours)                         # paper, ink, water, land, park, ... as '#rrggbb'
     style = style_from_image(get_style("watercolor"), path)     # the base style painted in those colours
     save_style(style_doc(base, path, name="my-style"), user_styles_dir())  # a user style TOML
-    sketch = transfer_palette(sketch, image)              # the preview stage, before img2img
+    sketch = transfer_palette(sketch, image)              # the preview stage, before img2img (jobs/render.py)
 
 The roles are chosen so a map stays legible whatever the picture: ink differs from paper by at least
 INK_CONTRAST in L* (the line-contrast bar of tests/legibility.py has 30), and land and water by at least
@@ -330,8 +330,9 @@ def transfer_palette(sketch: np.ndarray, image: np.ndarray, *, strength: float =
     per L*a*b* channel). Lightness contrast is never reduced (the map's lines and shapes must survive), and the
     sketch's darkest 5% (its ink) keeps its lightness, so img2img still sees the map.
 
-    Where it plugs in: app/jobs/ai.py, on the procedural sketch just before the preview stage's img2img (Z-Image
-    has no image prompt); the final stage takes the picture itself as a reference instead.
+    Where it plugs in: app/jobs/render.py, on the procedural sketch just before it goes to the preview stage's
+    img2img (Z-Image has no image prompt), kept as stages["sketch_styled"]; the final stage (FLUX.2 Klein) is
+    to take the picture itself as a second reference image instead.
     """
     src = rgb_to_lab(np.asarray(sketch)[..., :3])
     ref = rgb_to_lab(np.asarray(Image.fromarray(np.asarray(image, np.uint8)[..., :3]).resize((128, 128))))
