@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -70,9 +71,13 @@ def write_tiny_models(root: Path, *, catalog=None) -> dict:
             model = models[mid]
             if model.role == "controlnet":
                 cn = packs.build_z_image_controlnet(repo_folder(mid))
-                want = variant_file(mid, variants[0])
-                if cn != want:
-                    cn.replace(want)
+                for v in variants:  # every file the repo offers (2602-8steps, 2601-8steps, 2.1), same tiny weights
+                    want = variant_file(mid, v)
+                    if want != cn:
+                        want.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(cn, want)
+                if cn not in {variant_file(mid, v) for v in variants}:
+                    cn.unlink()
                 continue
             folder = builders[model.family](repo_folder(mid))
             for i, v in enumerate(variants):  # like the community files: with and without the ComfyUI prefix

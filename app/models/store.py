@@ -135,8 +135,10 @@ class ModelStore:
         return out
 
     def ready_variants(self, model_id: str) -> list[InstalledModel]:
-        """The completely installed variants of a model."""
-        return [m for (mid, _), m in self.installed().items() if mid == model_id and m.ready]
+        """The completely installed variants of a model, in the catalog's order (its default first)."""
+        order = list(self.catalog.models[model_id].variants) if model_id in self.catalog.models else []
+        ready = [m for (mid, _), m in self.installed().items() if mid == model_id and m.ready]
+        return sorted(ready, key=lambda m: order.index(m.variant) if m.variant in order else len(order))
 
     def locate(self, model_id: str, variant: str) -> InstalledModel | None:
         """What to load for (model, variant), or None when it is not installed completely."""
@@ -190,7 +192,7 @@ class ModelStore:
         entry = self.catalog.models.get(model_id)
         if entry is None:
             raise InputError(f"no model '{model_id}'; choose one of: {', '.join(self.catalog.models)}")
-        variant = variant or _match_variant(entry, sniffed.format, sniffed.quant)
+        variant = variant or _match_variant(entry, sniffed.format, sniffed.quant, sniffed.path.name)
         data = self._load()
         record = {"model_id": model_id, "variant": variant, "source": "import",
                   "format": sniffed.format, "path": str(sniffed.path)}  # fmt: skip
@@ -488,7 +490,10 @@ def _default_components(entry: ModelEntry, fmt: str) -> tuple[str, ...]:
     return ()
 
 
-def _match_variant(entry: ModelEntry, fmt: str, quant: str) -> str:
+def _match_variant(entry: ModelEntry, fmt: str, quant: str, name: str = "") -> str:
+    for vid, v in entry.variants.items():  # the catalog's own file name says which variant it is
+        if v.file is not None and Path(v.file).name == name:
+            return vid
     for vid, v in entry.variants.items():
         if v.format == fmt and (fmt == "diffusers" or v.quant.upper() == quant or len(entry.variants) == 1):
             return vid

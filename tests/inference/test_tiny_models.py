@@ -59,6 +59,8 @@ def test_models_list_shows_them_installed(tiny_dir):
     assert rows[("z-image-turbo", "q8_0")] == "yes"
     assert rows[("flux2-klein-4b", "q8_0")] == "yes"
     assert rows[("z-image-turbo-controlnet", "bf16")] == "yes"
+    assert rows[("z-image-turbo-controlnet", "2602-8steps")] == "yes"  # the 8-step files of the model card
+    assert rows[("z-image-turbo-controlnet", "2601-8steps")] == "yes"
     assert rows[("z-image-turbo", "q4_k_m")] == "yes"
     assert set(rows.values()) == {"yes"}  # every variant of the catalog
 

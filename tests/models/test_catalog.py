@@ -96,3 +96,18 @@ def test_bad_toml_and_missing_file(tmp_path):
 def test_download_size_marks_unknown_parts(small_catalog):
     entry = small_catalog.models["zit"]
     assert entry.download_size("bf16") == (0.001, False)  # base and transformer sizes unknown
+
+
+def test_controlnet_offers_the_8_step_files_newest_first():
+    """The model card: the 2601/2602 files are distilled for Turbo's 8 steps; the newest is the default."""
+    catalog = load_catalog()
+    cn = catalog.models["z-image-turbo-controlnet"]
+    assert list(cn.variants)[:2] == ["2602-8steps", "2601-8steps"]  # first = what `models download` picks
+    assert cn.variants["2602-8steps"].file == "Z-Image-Turbo-Fun-Controlnet-Union-2.1-2602-8steps.safetensors"
+    assert cn.variants["2601-8steps"].file == "Z-Image-Turbo-Fun-Controlnet-Union-2.1-2601-8steps.safetensors"
+    assert cn.variants["bf16"].file == "Z-Image-Turbo-Fun-Controlnet-Union-2.1.safetensors"  # older installs stay valid
+    assert all(v.repo == "alibaba-pai/Z-Image-Turbo-Fun-Controlnet-Union-2.1" for v in cn.variants.values())
+    for name, tier in catalog.tiers.items():  # every tier that guides its preview finds this ControlNet
+        if tier.preview.enabled and tier.preview.controlnet:
+            assert catalog.controlnet_for(tier.preview.model) is cn, name
+    assert any(t.preview.controlnet for t in catalog.tiers.values())

@@ -122,3 +122,15 @@ def test_doctor_never_says_all_is_well_when_no_engine_can_run(tmp_path):
     text = "\n".join(report.lines())
     assert not report.ok and "in place" not in text
     assert "leave out --tier" in text
+
+
+def test_imported_controlnet_files_are_known_by_their_catalog_names(tmp_path):
+    store = ModelStore(CATALOG, tmp_path / "m")
+    for name, variant in [
+        ("Z-Image-Turbo-Fun-Controlnet-Union-2.1-2601-8steps.safetensors", "2601-8steps"),
+        ("Z-Image-Turbo-Fun-Controlnet-Union-2.1-2602-8steps.safetensors", "2602-8steps"),
+    ]:
+        model = store.import_path(safetensors(tmp_path / name))
+        assert (model.model_id, model.variant, model.ready) == ("z-image-turbo-controlnet", variant, True)
+    # the catalog's order, default first, whatever order they were installed in
+    assert [m.variant for m in store.ready_variants("z-image-turbo-controlnet")] == ["2602-8steps", "2601-8steps"]
