@@ -28,7 +28,7 @@ import skia
 from app.mapdata.model import KIND_ORDER, Kind
 from app.render import semantic as sem
 from app.render.overlay import draw_label
-from app.render.raster import KindPaths
+from app.render.raster import KindPaths, make_paint
 from app.styles.canvas import DERIVED, parse_colour, selector_kinds
 from app.styles.effects import EFFECTS
 
@@ -56,18 +56,6 @@ class Part:
 
     id: str
     draw: Callable[[skia.Canvas], None]
-
-
-def _paint(rgb: RGB, alpha: float = 1.0, *, stroke: float | None = None, dash=None) -> skia.Paint:
-    paint = skia.Paint(AntiAlias=True, Color=skia.Color(*rgb, round(255 * min(max(alpha, 0.0), 1.0))))
-    if stroke is not None:
-        paint.setStyle(skia.Paint.kStroke_Style)
-        paint.setStrokeWidth(max(stroke, 0.01))
-        paint.setStrokeCap(skia.Paint.kRound_Cap)
-        paint.setStrokeJoin(skia.Paint.kRound_Join)
-        if dash is not None:
-            paint.setPathEffect(skia.DashPathEffect.Make(list(dash), 0.0))
-    return paint
 
 
 def _rgb(value: str, palette: dict[str, str]) -> RGB:
@@ -212,18 +200,19 @@ def _data_parts(result, style, *, plain: bool) -> list[Part]:
             for k in present:  # areas, then every casing under every line (junctions stay open), then the lines
                 p = paths[k]
                 if plain and p.areas.countVerbs():
-                    canvas.drawPath(p.areas, _paint(colour(k)))
+                    canvas.drawPath(p.areas, make_paint(colour(k)))
                     if k in outlines:
                         rgb, ow, op = outlines[k]
-                        canvas.drawPath(p.areas, _paint(rgb, op, stroke=ow))
+                        canvas.drawPath(p.areas, make_paint(rgb, op, stroke=ow))
                     elif k in sem.BORDERED:
-                        canvas.drawPath(p.areas, _paint(sem.LINE_ART, 0.6, stroke=max(sem.BORDER_WIDTH * unit, 1.0)))
+                        border = make_paint(sem.LINE_ART, 0.6, stroke=max(sem.BORDER_WIDTH * unit, 1.0))
+                        canvas.drawPath(p.areas, border)
             for k in present:  # an outline effect inks a band `ow` wide centred on the line's edge
                 if k in outlines and paths[k].lines:
                     rgb, ow, op = outlines[k]
                     width = sem.line_width(k, short, spec.width_scale, spec.widths) + ow
                     for line in paths[k].lines:
-                        canvas.drawPath(line, _paint(rgb, op, stroke=width, dash=dash(k)))
+                        canvas.drawPath(line, make_paint(rgb, op, stroke=width, dash=dash(k)))
             for k in present:
                 width = sem.line_width(k, short, spec.width_scale, spec.widths)
                 if k in outlines:  # the ink band's inner half covers the line's edge
@@ -231,16 +220,16 @@ def _data_parts(result, style, *, plain: bool) -> list[Part]:
                 if k is Kind.TRACK and tracks is not None and layers.track_ids is not None:
                     for g in tracks:
                         for line in KindPaths.of(np.array([g], dtype=object)).lines:
-                            canvas.drawPath(line, _paint(track_colour(g, colour(k)), stroke=width))
+                            canvas.drawPath(line, make_paint(track_colour(g, colour(k)), stroke=width))
                 else:
                     for line in paths[k].lines:
-                        canvas.drawPath(line, _paint(colour(k), stroke=width, dash=dash(k)))
+                        canvas.drawPath(line, make_paint(colour(k), stroke=width, dash=dash(k)))
                 if len(paths[k].points):
                     disc = skia.Path()
                     r = sem.point_radius(k, short, spec.point_radius)
                     for x, y in paths[k].points.tolist():
                         disc.addCircle(x, y, r)
-                    canvas.drawPath(disc, _paint(colour(k)))
+                    canvas.drawPath(disc, make_paint(colour(k)))
 
         parts.append(Part(name, draw))
     return parts
@@ -283,7 +272,7 @@ def vector_parts(result, style, *, plain: bool = False) -> list[Part]:
         w, h = result.scene.size
 
         def ground(canvas: skia.Canvas) -> None:
-            canvas.drawRect(skia.Rect.MakeWH(w, h), _paint(rgb))
+            canvas.drawRect(skia.Rect.MakeWH(w, h), make_paint(rgb))
 
         base = [Part("paper", ground)]
     else:

@@ -44,8 +44,11 @@ class KindPaths:
         )
 
 
-def _paint(color=(255, 255, 255), *, stroke: float | None = None, dash: tuple[float, float] | None = None):
-    paint = skia.Paint(AntiAlias=True, Color=skia.Color(*color))
+def make_paint(
+    color=(255, 255, 255), alpha: float = 1.0, *, stroke: float | None = None, dash: tuple[float, float] | None = None
+) -> skia.Paint:
+    """An antialiased paint of `color` (RGB) at `alpha` (0–1); with `stroke` a round-capped stroke that wide."""
+    paint = skia.Paint(AntiAlias=True, Color=skia.Color(*color, round(255 * min(max(alpha, 0.0), 1.0))))
     if stroke is not None:
         paint.setStyle(skia.Paint.kStroke_Style)
         paint.setStrokeWidth(max(stroke, 0.01))
@@ -99,7 +102,7 @@ def _blit(surface: skia.Surface, coverage: np.ndarray, region: skia.IRect, color
         return
     image = skia.Image.fromarray(coverage, colorType=skia.kAlpha_8_ColorType, copy=False)
     rect = skia.Rect.Make(region)
-    surface.getCanvas().drawImageRect(image, rect, rect, skia.SamplingOptions(), _paint(color))
+    surface.getCanvas().drawImageRect(image, rect, rect, skia.SamplingOptions(), make_paint(color))
 
 
 class _Painter:
@@ -132,15 +135,15 @@ class _Painter:
         out = np.zeros((self.h, self.w), np.uint8)
         canvas = alpha_canvas(out).getCanvas()
         if areas:
-            canvas.drawPath(p.areas, _paint())
-        _stroke_all(canvas, p.lines, _paint(stroke=self.width(kind), dash=self.dash(kind)))
-        _discs(canvas, p.points, self.radius(kind), _paint())
+            canvas.drawPath(p.areas, make_paint())
+        _stroke_all(canvas, p.lines, make_paint(stroke=self.width(kind), dash=self.dash(kind)))
+        _discs(canvas, p.points, self.radius(kind), make_paint())
         return out
 
     def borders(self, p: KindPaths) -> np.ndarray:
         """A line along the outline of every area, edges shared by neighbours included."""
         out = np.zeros((self.h, self.w), np.uint8)
-        alpha_canvas(out).getCanvas().drawPath(p.areas, _paint(stroke=max(sem.BORDER_WIDTH * self.unit, 1.0)))
+        alpha_canvas(out).getCanvas().drawPath(p.areas, make_paint(stroke=max(sem.BORDER_WIDTH * self.unit, 1.0)))
         return out
 
     def region(self, p: KindPaths) -> skia.IRect:
@@ -165,7 +168,7 @@ class _Painter:
             area = np.zeros((y1 - y0, x1 - x0), np.uint8)
             canvas = alpha_canvas(area).getCanvas()
             canvas.translate(-x0, -y0)
-            canvas.drawPath(p.areas, _paint())
+            canvas.drawPath(p.areas, make_paint())
         steps = max(1, round(sem.OUTLINE_WIDTH * self.unit))
         np.subtract(area, _erode(area, steps), out=out[y0:y1, x0:x1])
         return out
@@ -186,19 +189,19 @@ class _Painter:
             if only_areas:  # painting through the mask is cheaper than filling the path again
                 _blit(self.structure, mask, region, color)
             else:
-                canvas.drawPath(p.areas, _paint(color))
+                canvas.drawPath(p.areas, make_paint(color))
             if edges is not None:
                 _blit(self.structure, edges, region, sem.LINE_ART)
             w = self.width(kind)
             if kind in sem.CASED:
-                _stroke_all(canvas, p.lines, _paint(sem.LINE_ART, stroke=w + 2 * sem.CASING_WIDTH * self.unit))
-            _stroke_all(canvas, p.lines, _paint(color, stroke=w, dash=self.dash(kind)))
-            _discs(canvas, p.points, self.radius(kind), _paint(color))
+                _stroke_all(canvas, p.lines, make_paint(sem.LINE_ART, stroke=w + 2 * sem.CASING_WIDTH * self.unit))
+            _stroke_all(canvas, p.lines, make_paint(color, stroke=w, dash=self.dash(kind)))
+            _discs(canvas, p.points, self.radius(kind), make_paint(color))
         if edges is not None:
             _blit(self.lineart_surface, edges, region, (255, 255, 255))
         if kind not in sem.NOT_IN_STRUCTURE and kind is not Kind.POI:
             art = self.lineart_surface.getCanvas()
-            _stroke_all(art, p.lines, _paint(stroke=max(0.6 * self.width(kind), 1.0), dash=self.dash(kind)))
+            _stroke_all(art, p.lines, make_paint(stroke=max(0.6 * self.width(kind), 1.0), dash=self.dash(kind)))
 
 
 def rasterize(
