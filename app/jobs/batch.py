@@ -193,15 +193,6 @@ def _local_day(text: str, lon: str | None):
 
 
 # ----- resume -------------------------------------------------------------------------------------------------------
-def sha256_of(path: Path, cancel: CancelToken = NEVER) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
-            cancel.check()
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def options_key(req: RenderRequest) -> str:
     """A digest of everything in the request but its inputs: a kept map was made with the same options."""
     opts = {k: v for k, v in asdict(req).items() if k != "inputs"}
@@ -221,6 +212,7 @@ def _plain(value: Any):
 def finished(out: Path, inputs: list[Path], key: str, *, cancel: CancelToken = NEVER) -> bool:
     """True when `out` is a PNG MapBrush wrote from exactly these files (by sha256) with these options."""
     from app.export.png import read_metadata
+    from app.mapdata.io import sha256_of
 
     if not out.is_file():
         return False

@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 
 from app.errors import InputError
-from app.jobs.cancel import NEVER
+from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS
 from app.mapdata.classify import classify, feature_name
 from app.mapdata.clean import clean_geometries
@@ -26,7 +26,7 @@ from app.mapdata.readers.shapefile import read_shapefile
 from app.mapdata.reproject import crs_label, to_lonlat
 from app.mapdata.sniff import sniff
 
-__all__ = ["read_file", "read_files", "sniff"]
+__all__ = ["read_file", "read_files", "sha256_of", "sniff"]
 
 READERS: dict[str, Callable[..., RawFeatures]] = {
     "geojson": read_geojson,
@@ -42,7 +42,8 @@ READERS: dict[str, Callable[..., RawFeatures]] = {
 _GEOM_TYPES = np.array(["Point", "LineString", "LineString", "Polygon", "Point", "LineString", "Polygon", "Other"])
 
 
-def _sha256(path: Path, cancel) -> str:
+def sha256_of(path: Path, cancel: CancelToken = NEVER) -> str:
+    """The file's sha256 (hex), read in 4 MiB chunks; `cancel` is checked between them."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(4 * 1024 * 1024):
@@ -138,7 +139,7 @@ def read_file(path, *, limits: Limits = DEFAULT_LIMITS, progress=NULL_PROGRESS, 
     crs = crs_label(raw.crs)
     raw = to_lonlat(raw, path)
     data = _to_mapdata(raw, path, fmt, crs, limits)
-    data.sources[0].sha256 = _sha256(path, cancel)
+    data.sources[0].sha256 = sha256_of(path, cancel)
     progress("read", 1, 1, f"{len(data):,} features from {path.name}")
     return data
 
