@@ -9,6 +9,7 @@ from app.errors import InputError
 from app.models.integrity import file_problem, is_file_error
 from app.models.store import ModelStore
 from tests.models.fakehub import FakeHub
+from tests.models.model_files import gguf_bytes
 
 gguf = pytest.importorskip("gguf")
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
@@ -21,19 +22,6 @@ def safetensors_bytes(seed: int = 0) -> bytes:
         "model.norm.weight": np.ones(32, np.float32),
     }
     return safetensors_numpy.save(tensors, metadata={"format": "pt"})
-
-
-def gguf_bytes(tmp_path) -> bytes:
-    """A small city96-style file: architecture 'lumina2', a 2-D F16 tensor and a 1-D F32 one."""
-    path = tmp_path / "w.gguf"
-    w = gguf.GGUFWriter(str(path), "lumina2")
-    w.add_tensor("x_embedder.weight", np.ones((64, 48), np.float16))
-    w.add_tensor("norm_final.weight", np.ones(48, np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return path.read_bytes()
 
 
 def overwrite(path, offset: int, data: bytes) -> None:

@@ -1,11 +1,10 @@
 """Manage models in the window: licence and size first, then a real download over HTTP from a local fake hub."""
 
-import huggingface_hub.constants as hf_constants
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.models.download import wanted_paths
-from tests.models.fakehub import FakeHub
+from tests.ui.models_window import models_dialog, select
 
 MODEL, VARIANT = "flux2-klein-4b", "q4_k_m"
 
@@ -23,23 +22,9 @@ def fake_repos(catalog):
 @pytest.fixture
 def dialog(qtbot, window, monkeypatch, tmp_path):
     from app.models.catalog import load_catalog
-    from app.ui.models_dialog import ModelsDialog
 
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    window.settings.models_dir = str(tmp_path / "models")
-    with FakeHub(fake_repos(load_catalog())) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        dlg = ModelsDialog(window)
-        qtbot.addWidget(dlg)
-        yield dlg, hub
-
-
-def select(dlg, model, variant):
-    for r in range(dlg.table.rowCount()):
-        if dlg.table.item(r, 0).text() == model and dlg.table.item(r, 1).text() == variant:
-            dlg.table.selectRow(r)
-            return r
-    raise AssertionError(f"{model} {variant} not in the table")
+    with models_dialog(qtbot, window, monkeypatch, tmp_path, fake_repos(load_catalog())) as opened:
+        yield opened
 
 
 def test_declining_the_licence_downloads_nothing(qtbot, dialog, monkeypatch):

@@ -1,28 +1,16 @@
 """Manage models: Import (file or folder, on a worker), Verify and Repair, and the speed warning before a download."""
 
-import huggingface_hub.constants as hf_constants
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from tests.models.fakehub import FakeHub
+from tests.models.model_files import gguf_bytes
+from tests.ui.models_window import models_dialog, select
 
 gguf = pytest.importorskip("gguf")
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 MODEL, VARIANT = "z-image-turbo", "q4_k_m"
-
-
-def gguf_bytes(tmp_path) -> bytes:
-    path = tmp_path / "w.gguf"
-    w = gguf.GGUFWriter(str(path), "lumina2")
-    w.add_tensor("x_embedder.weight", np.ones((64, 48), np.float16))
-    w.add_tensor("norm_final.weight", np.ones(48, np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return path.read_bytes()
 
 
 def fake_repos(catalog, tmp_path):
@@ -45,23 +33,9 @@ def fake_repos(catalog, tmp_path):
 @pytest.fixture
 def dialog(qtbot, window, monkeypatch, tmp_path):
     from app.models.catalog import load_catalog
-    from app.ui.models_dialog import ModelsDialog
 
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    window.settings.models_dir = str(tmp_path / "models")
-    with FakeHub(fake_repos(load_catalog(), tmp_path)) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        dlg = ModelsDialog(window)
-        qtbot.addWidget(dlg)
-        yield dlg, hub
-
-
-def select(dlg, model, variant):
-    for r in range(dlg.table.rowCount()):
-        if dlg.table.item(r, 0).text() == model and dlg.table.item(r, 1).text() == variant:
-            dlg.table.selectRow(r)
-            return r
-    raise AssertionError(f"{model} {variant} not in the table")
+    with models_dialog(qtbot, window, monkeypatch, tmp_path, fake_repos(load_catalog(), tmp_path)) as opened:
+        yield opened
 
 
 def wait_job(qtbot, dlg):
