@@ -91,12 +91,17 @@ def start_server() -> HTTPServer:
 
 
 @pytest.fixture
-def services(monkeypatch, fast_retries):
-    """Both services on a fresh loopback server, with the environment pointing the client at it."""
+def svc():
+    """Both services on a fresh loopback server (stopped afterwards unless the test stopped it)."""
     server = start_server()
-    svc = Services(server)
-    monkeypatch.setenv("MAPBRUSH_OVERPASS_URL", svc.overpass_url)
-    monkeypatch.setenv("MAPBRUSH_NOMINATIM_URL", svc.nominatim_url)
-    yield svc
+    yield Services(server)
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture
+def services(monkeypatch, fast_retries, svc):
+    """`svc`, with the environment pointing the client at it."""
+    monkeypatch.setenv("MAPBRUSH_OVERPASS_URL", svc.overpass_url)
+    monkeypatch.setenv("MAPBRUSH_NOMINATIM_URL", svc.nominatim_url)
+    return svc

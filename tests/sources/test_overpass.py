@@ -13,18 +13,9 @@ from app.sources import SourceConfig
 from app.sources import overpass as op
 from app.sources.cache import Cache
 from app.sources.http import SourceError
-from tests.sources.conftest import Services, start_server
 from tests.sources.osm_samples import bomb_xml, remark_xml, village_xml
 
 BOX = (13.755, 46.470, 13.805, 46.495)
-
-
-@pytest.fixture
-def svc():
-    server = start_server()
-    yield Services(server)
-    if server.is_running():
-        server.stop()
 
 
 def _config(svc, tmp_path, **kw):

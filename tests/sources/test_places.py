@@ -10,15 +10,6 @@ import pytest
 from app.sources import SourceConfig
 from app.sources.cache import Cache
 from app.sources.places import PlaceNotFound, find, reverse, search
-from tests.sources.conftest import Services, start_server
-
-
-@pytest.fixture
-def svc():
-    server = start_server()
-    yield Services(server)
-    if server.is_running():
-        server.stop()
 
 
 def _config(svc, **kw):
