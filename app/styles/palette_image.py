@@ -32,6 +32,7 @@ INK_CONTRAST = 50.0  # L* between paper and ink (the legibility bar is 30; the l
 PAPER_CHROMA = 18.0  # a paper is pale: a saturated picture's lightest colour is toned down to this chroma
 LAND_SEA_DELTA_E = 28.0  # between land (and area) and water (the bar is 15 on the render, after washes blend)
 WATER_DEPTH = 42.0  # at most this far in L* from the paper: the title and labels are drawn over water
+WEIGHTED = ("roads", "major_roads")  # roles whose weight against the paper the base style sets (_keep_weight)
 ROLES = ("paper", "ink", "water", "land", "park", "forest", "building", "roads", "major_roads", "track")
 # palette keys of the builtin styles that are a role under another name
 ALIASES = {
@@ -192,11 +193,17 @@ def _pick(colours, score, minimum: float):
     return best[0] if best is not None and score(best[0]) >= minimum else None
 
 
-def assign_roles(colours: list[tuple[np.ndarray, float]]) -> dict[str, str]:
-    """The roles of a palette (ROLES, as '#rrggbb') from a picture's colours (extract_colours)."""
+def assign_roles(
+    colours: list[tuple[np.ndarray, float]], *, dark: bool = False, contrast: float = INK_CONTRAST
+) -> dict[str, str]:
+    """The roles of a palette (ROLES, as '#rrggbb') from a picture's colours (extract_colours). The paper is the
+    lightest large colour, or with `dark` (a dark style such as noir) the darkest one; the ink differs from it by
+    at least `contrast` in L* (a style whose lines are fine asks for more)."""
     large = [c for c, share in colours if share >= 0.15] or [colours[0][0]]
-    paper = max(large, key=lambda c: c[0]).copy()
-    if 35 < paper[0] < 70:  # a mid-tone paper leaves no room for ink: lighten it
+    paper = (min if dark else max)(large, key=lambda c: c[0]).copy()
+    if dark and paper[0] > 35:  # a dark style keeps its dark page, in the picture's hue
+        paper[0] = 16.0
+    elif 35 < paper[0] < 70:  # a mid-tone paper leaves no room for ink: lighten it
         paper[0] = 78.0
     dark_page = paper[0] < 35
     if not dark_page:  # a paper is pale: at most PAPER_CHROMA, and light
@@ -215,16 +222,16 @@ def assign_roles(colours: list[tuple[np.ndarray, float]]) -> dict[str, str]:
     # ink: the most contrasting colour other than the water, pushed to INK_CONTRAST when none is that far
     others = [c for c, _ in colours if delta_e(c, water) > 1] or [colours[0][0]]
     ink = max(others, key=lambda c: abs(c[0] - paper[0])).copy()
-    if abs(ink[0] - paper[0]) < INK_CONTRAST:
-        ink[0] = paper[0] - INK_CONTRAST if not dark_page else paper[0] + INK_CONTRAST
+    if abs(ink[0] - paper[0]) < contrast:
+        ink[0] = paper[0] - contrast if not dark_page else paper[0] + contrast
     if abs(water[0] - paper[0]) > WATER_DEPTH:  # labels and lines must still read on the water
         water[0] = paper[0] + WATER_DEPTH * step
     for over in (water, park):  # lines (and the title) must read over water and parks too
         if abs(ink[0] - over[0]) < 15 or delta_e(ink, over) < 20:
             ink[0] = over[0] + 20 * step
     ink[0] = float(np.clip(ink[0], 4, 98))
-    if abs(ink[0] - paper[0]) < INK_CONTRAST:  # clipped: move the paper instead
-        paper[0] = ink[0] - INK_CONTRAST if dark_page else ink[0] + INK_CONTRAST
+    if abs(ink[0] - paper[0]) < contrast:  # clipped: move the paper instead (as far as it can go)
+        paper[0] = float(np.clip(ink[0] - contrast if dark_page else ink[0] + contrast, 0, 100))
     earth = _pick(colours, lambda c: _hue_near(c, 70, 40), 8)
     land = _mix(paper, earth if earth is not None else paper + np.array([step * 4, 2, 10]), 0.35)
     warm = _pick(colours, lambda c: max(_hue_near(c, 40, 50), _hue_near(c, 0, 40)), 25)
@@ -259,7 +266,7 @@ def derive_palette(base: dict[str, str], roles: dict[str, str]) -> dict[str, str
     for key, value in base.items():
         role = key if key in roles else ALIASES.get(key)
         if role is not None:
-            out[key] = roles[role]
+            out[key] = _keep_weight(roles[role], value, base, roles) if role in WEIGHTED else roles[role]
             continue
         lab = hex_to_lab(value)
         near = min(base_roles, key=lambda r: delta_e(base_roles[r], lab), default=None)
@@ -269,6 +276,24 @@ def derive_palette(base: dict[str, str], roles: dict[str, str]) -> dict[str, str
     return out
 
 
+def _keep_weight(colour: str, base_colour: str, base: dict[str, str], roles: dict[str, str]) -> str:
+    """`colour` at the lightness that puts it as far from the new paper (towards the ink) as `base_colour` sits from
+    the base's, in L* or as a share of the way to the ink, whichever is more: noir's light streets on its dark page
+    stay light on the new dark page, a parchment's dark ones stay dark."""
+    page = base.get("paper", base.get("background"))
+    if page is None or "ink" not in base:
+        return colour
+    p0, i0, c0 = (hex_to_lab(c)[0] for c in (page, base["ink"], base_colour))
+    if abs(i0 - p0) < 10:
+        return colour
+    t = float(np.clip((c0 - p0) / (i0 - p0), 0.0, 1.0))
+    p1, i1 = hex_to_lab(roles["paper"])[0], hex_to_lab(roles["ink"])[0]
+    lab = hex_to_lab(colour)
+    far = min(max(t * abs(i1 - p1), abs(c0 - p0)), abs(i1 - p1))  # as far in L* as in the base, if the ink allows
+    lab[0] = p1 + far * np.sign(i1 - p1)
+    return lab_to_hex(lab)
+
+
 # ---- styles ----
 
 
@@ -276,7 +301,10 @@ def style_doc(base, image_path: Path, *, name: str, title: str | None = None) ->
     """A user style document (as a TOML file holds it) for `base` (a Style) in the colours of the picture."""
     from app.styles.catalog import builtin_dir
 
-    roles = assign_roles(extract_colours(load_image(image_path)))
+    page = hex_to_lab(base.palette.get("paper", base.palette.get("background", "#ffffff")))[0]
+    weight = abs(hex_to_lab(base.palette.get("ink", "#000000"))[0] - page)  # the base's ink against its paper
+    contrast = min(max(INK_CONTRAST, 0.9 * weight), 80.0)
+    roles = assign_roles(extract_colours(load_image(image_path)), dark=page < 40, contrast=contrast)
     src = Path(base.source) if base.source else None
     if src is not None and src.parent.resolve() == builtin_dir().resolve():
         doc: dict = {"base": base.name}

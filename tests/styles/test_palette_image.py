@@ -83,14 +83,16 @@ def test_a_picture_without_blue_or_green_still_gives_cool_water_and_green_parks(
     assert delta_e(water, hex_to_lab(roles["land"])) >= lg.LAND_SEA_DELTA_E
 
 
-def test_a_grey_picture_gives_a_legible_style(grey, tmp_path):
-    """Grey has no ink, no water and no green of its own: the derived ones pass the legibility bars."""
+@pytest.mark.parametrize("style", sorted(p.stem for p in builtin_dir().glob("*.toml")))
+def test_a_grey_picture_gives_a_legible_style(grey, tmp_path, style):
+    """Grey has no ink, no water and no green of its own: the derived ones pass the legibility bars, in every
+    builtin style (the line art of each at least as far from the paper as the bar asks)."""
     folder = tmp_path / "styles"
-    save_style(style_doc(get_style("watercolor"), grey, name="grey-wc"), folder)
-    streets = lg.render_map([lg.write_street_grid(tmp_path / "streets.geojson")], "grey-wc", user_styles_dir=folder)
+    save_style(style_doc(get_style(style), grey, name="grey"), folder)
+    streets = lg.render_map([lg.write_street_grid(tmp_path / "streets.geojson")], "grey", user_styles_dir=folder)
     assert lg.line_contrast(streets) >= lg.LINE_CONTRAST
     for data in (lg.write_world(tmp_path / "world.geojson"), TOWN):
-        result = lg.render_map([data], "grey-wc", size=(800, 600), user_styles_dir=folder)
+        result = lg.render_map([data], "grey", size=(800, 600), user_styles_dir=folder)
         assert lg.land_sea_difference(result) >= lg.LAND_SEA_DELTA_E, data.name
 
 
@@ -179,3 +181,16 @@ def test_transfer_palette_moves_the_sketch_towards_the_image():
     dark = rgb_to_lab(sketch)[..., 0] <= np.percentile(rgb_to_lab(sketch)[..., 0], 5)
     assert rgb_to_lab(out)[..., 0][dark].mean() <= rgb_to_lab(sketch)[..., 0][dark].mean() + 1
     assert np.array_equal(transfer_palette(sketch, sea, strength=0), sketch)
+
+
+def test_a_dark_style_keeps_a_dark_page_in_a_light_pictures_colours(tmp_path):
+    sunset = _save(painting([("#ffc870", 0.5), ("#eb5a3c", 0.3), ("#461e50", 0.2)]), tmp_path / "sunset.png")
+    folder = tmp_path / "styles"
+    save_style(style_doc(get_style("noir"), sunset, name="noir-sunset"), folder)
+    style = load_styles(folder)["noir-sunset"]
+    assert hex_to_lab(style.palette["paper"])[0] < 35
+    streets = lg.render_map([lg.write_street_grid(tmp_path / "streets.geojson")], "noir-sunset", user_styles_dir=folder)
+    assert lg.paper_lightness(streets) < 0.35 and lg.line_contrast(streets) >= lg.LINE_CONTRAST
+    world = lg.render_map([lg.write_world(tmp_path / "world.geojson")], "noir-sunset", size=(800, 600),
+                          user_styles_dir=folder)  # fmt: skip
+    assert lg.land_sea_difference(world) >= lg.LAND_SEA_DELTA_E
