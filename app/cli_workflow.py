@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -94,6 +93,7 @@ def _write_text(path: Path, text: str) -> Path:
 
 def find_inputs(png: Path, meta: dict) -> list[Path] | None:
     """The map files a PNG was made from (by name and content): beside it, here or among the examples; None if not."""
+    from app.mapdata.io import sha256_of
     from app.paths import resource_root
 
     wanted = [i for i in meta.get("inputs") or [] if isinstance(i, dict)]
@@ -103,7 +103,7 @@ def find_inputs(png: Path, meta: dict) -> list[Path] | None:
     found = []
     for item in wanted:
         name, sha = str(item.get("name", "")), item.get("sha256")
-        hit = next((f / name for f in folders if name and (f / name).is_file() and _sha256(f / name) == sha), None)
+        hit = next((f / name for f in folders if name and (f / name).is_file() and sha256_of(f / name) == sha), None)
         if hit is None:
             return None
         found.append(hit)
@@ -136,11 +136,3 @@ def _regenerate(png: Path, meta: dict) -> tuple[np.ndarray | None, np.ndarray | 
     )
     result = render(req)
     return result.sketch, result.layers.structure, None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
