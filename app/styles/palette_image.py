@@ -214,7 +214,7 @@ def assign_roles(
     step = -1 if not dark_page else 1  # from the paper towards the ink
     water = _pick(colours, lambda c: max(_hue_near(c, 250, 60), _hue_near(c, 215, 40)), 10)
     if water is None:  # a cool tint of the paper
-        water = np.array([paper[0] + 16 * step, 0.3 * paper[1] - 6, 0.3 * paper[2] - 24])
+        water = np.array([paper[0] + (6 if dark_page else -16), 0.3 * paper[1] - 6, 0.3 * paper[2] - 24])
     green = _pick(colours, lambda c: _hue_near(c, 135, 45), 10)
     if green is None:  # a green tinted by the paper
         green = np.array([paper[0] + 12 * step, 0.3 * paper[1] - 26, 0.3 * paper[2] + 20])
@@ -226,9 +226,9 @@ def assign_roles(
         ink[0] = paper[0] - contrast if not dark_page else paper[0] + contrast
     if abs(water[0] - paper[0]) > WATER_DEPTH:  # labels and lines must still read on the water
         water[0] = paper[0] + WATER_DEPTH * step
-    for over in (water, park):  # lines (and the title) must read over water and parks too
-        if abs(ink[0] - over[0]) < 15 or delta_e(ink, over) < 20:
-            ink[0] = over[0] + 20 * step
+    for over, apart in ((water, 30), (park, 15)):  # lines, labels and the title must read over water and parks
+        if abs(ink[0] - over[0]) < apart or delta_e(ink, over) < 20:
+            ink[0] = over[0] + max(apart, 20) * step
     ink[0] = float(np.clip(ink[0], 4, 98))
     if abs(ink[0] - paper[0]) < contrast:  # clipped: move the paper instead (as far as it can go)
         paper[0] = float(np.clip(ink[0] - contrast if dark_page else ink[0] + contrast, 0, 100))
