@@ -38,6 +38,7 @@ class Settings:
     terrain_url: str = ""  # an XYZ template of Terrarium PNG tiles with {z}/{x}/{y}
     cache_dir: str = ""  # "" → the user cache folder (env MAPBRUSH_CACHE_DIR)
     cache_max_age_days: int = 30  # fetched data older than this is fetched again (used offline when it must)
+    model_cache_gb: int = 0  # GB of model weights kept resident; 0 → from the machine's RAM and VRAM
 
     @classmethod
     def path(cls, config_dir: Path | None = None) -> Path:
@@ -72,6 +73,7 @@ class Settings:
                 ok = ok and (key != "size" or (len(value) == 2 and all(16 <= v <= 8192 for v in value)))
             else:
                 ok = type(value) is type(default)
+                ok = ok and (key != "model_cache_gb" or 0 <= value <= 4096)
             if ok:
                 kept[key] = value
             else:

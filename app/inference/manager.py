@@ -4,16 +4,24 @@
   when the loaded weights exceed the budget.
 - Components that are the same files on disk with the same dtype are loaded once and shared
   between pipelines (e.g. the Z-Image img2img and ControlNet pipelines, or a FLUX.2 Klein folder
-  and a GGUF transformer that uses the folder's VAE and text encoder).
+  and a GGUF transformer that uses the folder's VAE and text encoder). Files whose sha256 is known
+  (`file_hashes`, the hub's digests recorded at download) are matched by content, so a component
+  that is byte-identical in two models' folders is loaded once too.
+- Before a component is loaded, the least recently used pipelines are evicted until it fits, so
+  preview and final stay resident together wherever the budget holds both.
+- `residency` is a frozen snapshot (what is resident, how much room is left) that other threads
+  may read at any time; it is replaced, never changed, after every load and eviction.
 - Prompt embeddings are cached per (encoder, prompt, negative).
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,6 +29,8 @@ import torch
 from app.inference import loading
 
 _EMBED_CACHE_SIZE = 32
+GB = 10**9  # decimal, as sizes are shown everywhere in the app
+_SMALL_FILE = 1 << 20  # configs and tokenizer files without a recorded sha256 are hashed here
 
 
 @dataclass
@@ -38,21 +48,114 @@ class _Pipeline:
     applied: str = ""  # the offload mode loading.place used for it
 
 
-def default_budget_bytes() -> int:
-    """Half of the machine's RAM: weights live there, or pass through there when offloaded."""
-    try:
-        import psutil
+def cache_budget_bytes(
+    ram_bytes: int | None, vram_bytes: int | None = None, *, weights_on_gpu: bool = False, setting_gb: float = 0
+) -> int:
+    """How many bytes of weights may stay resident. `setting_gb` > 0 (settings' model_cache_gb) wins.
 
-        return int(psutil.virtual_memory().total * 0.5)
-    except Exception:  # pragma: no cover - psutil ships with accelerate
-        return 8 << 30
+    CPU and every offload mode keep each resident weight in RAM (the GPU holds only what runs), so
+    the budget is the RAM less room for the OS and the app: 4 GB, or an eighth of a big machine.
+    With no offload on a GPU (`weights_on_gpu`) the weights live in VRAM: its size less room for
+    activations and the VAE decode (2 GB, or a sixth of a big card). Never under 1 GB.
+    """
+    if setting_gb and setting_gb > 0:
+        return int(setting_gb * GB)
+    if weights_on_gpu and vram_bytes:
+        room = vram_bytes - max(2 * GB, vram_bytes // 6)
+    else:
+        ram = ram_bytes or 8 * GB
+        room = ram - max(4 * GB, ram // 8)
+    return max(int(room), GB)
+
+
+def default_budget_bytes(*, device: str = "cpu", offloads: tuple[str, ...] = (), setting_gb: float = 0) -> int:
+    """`cache_budget_bytes` for this machine; `offloads` are the modes its stages use on `device`."""
+    from app.models.hardware import read_ram
+
+    vram = 0
+    if device == "cuda" and torch.cuda.is_available():
+        vram = torch.cuda.get_device_properties(0).total_memory
+    on_gpu = device == "cuda" and bool(offloads) and all(o == "none" for o in offloads)  # MPS memory is the RAM
+    return cache_budget_bytes(read_ram()[0], vram, weights_on_gpu=on_gpu, setting_gb=setting_gb)
+
+
+@dataclass(frozen=True)
+class Residency:
+    """What is resident: (label, bytes of its weights) per pipeline, most recently used last."""
+
+    pipelines: tuple[tuple[str, int], ...] = ()
+    used_bytes: int = 0  # each shared component counted once
+    budget_bytes: int = 0
+
+    @property
+    def room_bytes(self) -> int:
+        return max(0, self.budget_bytes - self.used_bytes)
+
+    @property
+    def shared_bytes(self) -> int:
+        return max(0, sum(b for _, b in self.pipelines) - self.used_bytes)
+
+    def line(self) -> str:
+        """E.g. "Resident: Z-Image-Turbo q8_0 (7.7 GB), FLUX.2 Klein 4B q8_0 (7.8 GB) · room left 3.1 GB of 12.0 GB"."""
+        gb = lambda n: f"{n / GB:.1f} GB"  # noqa: E731
+        what = ", ".join(f"{label} ({gb(n)})" for label, n in self.pipelines) or "nothing"
+        shared = f" ({gb(self.shared_bytes)} shared, loaded once)" if self.shared_bytes > GB // 20 else ""
+        return f"Resident: {what}{shared} · room left {gb(self.room_bytes)} of {gb(self.budget_bytes)}"
+
+
+_ST_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+def estimate_bytes(spec: loading.ComponentSpec) -> int:
+    """What loading `spec` will add, before loading it: safetensors headers (shapes, at the dtype it loads in),
+    GGUF file sizes (their blocks stay quantised); configs and tokenizer files hold no weights."""
+    import json
+    import struct
+
+    target = torch.empty((), dtype=spec.dtype).element_size() if spec.dtype is not None else None
+    total = 0
+    for f in map(Path, spec.key()[1]):
+        if f.suffix == ".gguf" and f.is_file():
+            total += f.stat().st_size
+        elif f.suffix == ".safetensors" and f.is_file():
+            try:
+                with f.open("rb") as fh:
+                    (n,) = struct.unpack("<Q", fh.read(8))
+                    header = json.loads(fh.read(n))
+            except (OSError, ValueError, struct.error):
+                total += f.stat().st_size
+                continue
+            for name, t in header.items():
+                if name == "__metadata__":
+                    continue
+                numel = 1
+                for d in t["shape"]:
+                    numel *= d
+                size = _ST_ITEMSIZE.get(t["dtype"], 2)
+                total += numel * (target if target and t["dtype"] in ("F32", "F16", "BF16", "F64") else size)
+    return total
+
+
+def _default_label(key: tuple) -> str:
+    """The pipeline's weights file or folder name, from its key."""
+    paths = [Path(k).name for k in key if isinstance(k, str) and ("/" in k or "\\" in k)]
+    return paths[-1] if paths else str(key[0])
 
 
 class ModelManager:
     """Owns every loaded pipeline. Used from a single worker thread (the GPU lane)."""
 
-    def __init__(self, budget_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        budget_bytes: int | None = None,
+        *,
+        file_hashes: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
+        namer: Callable[[tuple], str] | None = None,
+    ) -> None:
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes()
+        self._file_hashes = file_hashes  # resolved path -> sha256 (or a function giving that, read per load)
+        self.namer = namer or _default_label  # pipeline key -> "Z-Image-Turbo q8_0"
+        self.residency = Residency(budget_bytes=self.budget_bytes)
         self._components: dict[tuple, _Component] = {}
         self._pipelines: OrderedDict[tuple, _Pipeline] = OrderedDict()
         self._embeds: OrderedDict[tuple, Any] = OrderedDict()
@@ -63,15 +166,30 @@ class ModelManager:
 
     def component(self, spec: loading.ComponentSpec):
         """The loaded component for `spec`, loading it only if no pipeline holds it yet."""
-        key = spec.key()
+        key = self.component_key(spec)
         entry = self._components.get(key)
         if entry is None:
+            self._make_room(estimate_bytes(spec))
             obj = loading.load_component(spec)
             entry = self._components[key] = _Component(obj, loading.module_bytes(obj))
             self.stats["component_loads"] += 1
         if self._building is not None:
             self._building.append(key)
         return entry.obj
+
+    def component_key(self, spec: loading.ComponentSpec) -> tuple:
+        """`spec.key()`, with the files named by their sha256 when every one is known: same bytes, same key."""
+        cls_name, files, dtype, tag = spec.key()
+        known = self._file_hashes() if callable(self._file_hashes) else (self._file_hashes or {})
+        digests = []
+        for f in files:
+            digest = known.get(f)
+            if digest is None and Path(f).is_file() and Path(f).stat().st_size <= _SMALL_FILE:
+                digest = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+            if digest is None:
+                return spec.key()
+            digests.append((Path(f).name, digest))
+        return (cls_name, ("sha256", *sorted(digests)), dtype, tag)
 
     @property
     def loaded_bytes(self) -> int:
@@ -97,6 +215,7 @@ class ModelManager:
         self.stats["pipeline_builds"] += 1
         self._drop_orphans()
         self._evict_over_budget(keep=key)
+        self._publish()
         return pipe
 
     def place(self, key: tuple, device: str, offload: str) -> str:
@@ -131,6 +250,7 @@ class ModelManager:
         self._embeds = OrderedDict((k, v) for k, v in self._embeds.items() if k[0] != key)
         self.stats["evictions"] += 1
         self._drop_orphans()
+        self._publish()
         free_memory()
 
     def evict_others(self, keep: tuple) -> int:
@@ -145,9 +265,27 @@ class ModelManager:
             oldest = next(k for k in self._pipelines if k != keep)
             self.evict(oldest)
 
+    def _make_room(self, need: int) -> None:
+        """Evict least recently used pipelines (not the one being built) until `need` more bytes fit."""
+        building = set(self._building or ())
+        while self.loaded_bytes + need > self.budget_bytes:
+            # a pipeline whose every component the new one also uses would free nothing
+            oldest = next((k for k, p in self._pipelines.items() if not set(p.components) <= building), None)
+            if oldest is None:
+                return
+            self.evict(oldest)
+
     def _drop_orphans(self) -> None:
-        for ckey in [k for k, c in self._components.items() if not c.users]:
+        building = set(self._building or ())  # components of a pipeline under construction stay
+        for ckey in [k for k, c in self._components.items() if not c.users and k not in building]:
             del self._components[ckey]
+
+    def _publish(self) -> None:
+        rows = tuple(
+            (self.namer(key), sum(self._components[c].nbytes for c in set(p.components) if c in self._components))
+            for key, p in self._pipelines.items()
+        )
+        self.residency = Residency(rows, self.loaded_bytes, self.budget_bytes)
 
     def resident(self) -> list[tuple]:
         return list(self._pipelines)
@@ -177,6 +315,7 @@ class ModelManager:
         self._pipelines.clear()
         self._components.clear()
         self._embeds.clear()
+        self._publish()
         free_memory()
 
 

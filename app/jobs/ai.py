@@ -81,13 +81,16 @@ def build_prompt(template: str, place: str | None, extra: str = "", *, what: str
 class Engines:
     """Model catalog + store + tier + resident pipelines. One per app (the GUI) or per command (the CLI)."""
 
-    def __init__(self, models_dir: Path | None = None, tier_override: str | None = None, *, catalog=None) -> None:
+    def __init__(
+        self, models_dir: Path | None = None, tier_override: str | None = None, *, catalog=None, cache_gb: float = 0
+    ) -> None:
         from app.models.catalog import load_catalog
         from app.models.store import ModelStore
 
         self.catalog = catalog or load_catalog()
         self.store = ModelStore(self.catalog, models_dir)
         self.tier_override = tier_override or None
+        self.cache_gb = cache_gb  # settings' model_cache_gb; 0 = from this machine's RAM and VRAM
         self._tier = None
         self._manager = None
 
@@ -104,10 +107,23 @@ class Engines:
     @property
     def manager(self):
         if self._manager is None:
-            from app.inference.manager import ModelManager
+            from app.inference.manager import ModelManager, default_budget_bytes
 
-            self._manager = ModelManager()
+            tier = self.tier
+            offloads = tuple(s.offload for s in (tier.preview, tier.final) if s.enabled)
+            budget = default_budget_bytes(device=tier.device, offloads=offloads, setting_gb=self.cache_gb)
+            self._manager = ModelManager(
+                budget,
+                file_hashes=self.store.file_hashes,
+                namer=lambda key: self.store.label_for(tuple(k for k in key if isinstance(k, str))) or str(key[0]),
+            )
         return self._manager
+
+    @property
+    def residency(self):
+        """The manager's latest snapshot (app.inference.manager.Residency), or None before any model loads.
+        Safe from any thread: it never loads anything."""
+        return self._manager.residency if self._manager is not None else None
 
     def unload(self) -> None:
         if self._manager is not None:

@@ -140,6 +140,34 @@ class ModelStore:
         ready = [m for (mid, _), m in self.installed().items() if mid == model_id and m.ready]
         return sorted(ready, key=lambda m: order.index(m.variant) if m.variant in order else len(order))
 
+    def file_hashes(self) -> dict[str, str]:
+        """The sha256 the hub gave for each downloaded file (and each verified import), by resolved local path."""
+        data = self._load()
+        out = {}
+        for key, info in data["files"].items():
+            owner, _, rest = key.partition("/")
+            name, _, path = rest.partition("/")
+            if info.get("sha256") and path:
+                out[str(dl.local_path(self.root, dl.RemoteFile(f"{owner}/{name}", path, None, None)).resolve())] = info[
+                    "sha256"
+                ]
+        for record in data["installed"]:
+            if record.get("source") == "import" and record.get("sha256"):
+                out[str(Path(record["path"]).resolve())] = record["sha256"]
+        return out
+
+    def label_for(self, paths: tuple[str, ...]) -> str | None:
+        """The name and variant ("Z-Image-Turbo q8_0") of the installed model whose weights are among `paths`."""
+        wanted = {str(Path(p).resolve()) for p in paths if p and p != "None"}
+        models = [m for m in self.installed().values() if str(m.weights.resolve()) in wanted]
+        control = any(self.catalog.models[m.model_id].role == "controlnet" for m in models)
+        models = [m for m in models if self.catalog.models[m.model_id].role != "controlnet"]
+        models.sort(key=lambda m: m.format == "diffusers")  # a single-file transformer names it, not its base folder
+        if not models:
+            return None
+        m = models[0]
+        return f"{self.catalog.models[m.model_id].name} {m.variant}" + (" + ControlNet" if control else "")
+
     def locate(self, model_id: str, variant: str) -> InstalledModel | None:
         """What to load for (model, variant), or None when it is not installed completely."""
         model = self.installed().get((model_id, variant))

@@ -47,7 +47,9 @@ class MainWindow(QMainWindow):
         self.config_dir = config_dir
         errors: list[AppError] = []
         styles = load_styles(user_styles_dir(), errors=errors)
-        holder = EngineHolder(self.settings.models_dir or None, self.settings.tier_override or None)
+        holder = EngineHolder(
+            self.settings.models_dir or None, self.settings.tier_override or None, self.settings.model_cache_gb
+        )
         self.session = Session(styles, holder, self)
         self.setWindowTitle("MapBrush")
         self.setAcceptDrops(True)

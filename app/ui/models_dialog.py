@@ -88,6 +88,9 @@ class ModelsDialog(QDialog):
         lay.addWidget(self.table, 1)
         self.disk = QLabel(self)
         lay.addWidget(self.disk)
+        self.resident = QLabel(self)  # the GPU lane's loaded models and the room left in the model cache
+        self.resident.setWordWrap(True)
+        lay.addWidget(self.resident)
         self.bar = QProgressBar(self)
         self.bar.setRange(0, 1000)
         self.state = QLabel(self)
@@ -151,6 +154,16 @@ class ModelsDialog(QDialog):
             )
         except OSError as exc:
             self.disk.setText(f"disk usage unknown ({exc})")
+        self.show_residency()
+
+    def show_residency(self) -> None:
+        """A snapshot the GPU lane published (nothing is loaded or measured here)."""
+        holder = getattr(getattr(self.win, "session", None), "engines", None)
+        residency = holder.residency() if hasattr(holder, "residency") else None
+        if residency is None:
+            self.resident.setText("Resident: nothing yet (models load on the first AI image and then stay loaded)")
+        else:
+            self.resident.setText(residency.line())
 
     def _selected(self) -> tuple[str, str] | None:
         rows = self.table.selectionModel().selectedRows()

@@ -152,9 +152,12 @@ def thumbnail_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel
 class EngineHolder:
     """One `app.jobs.ai.Engines` for the app's life, created on first use (on the GPU lane's thread)."""
 
-    def __init__(self, models_dir: str | Path | None = None, tier_override: str | None = None) -> None:
+    def __init__(
+        self, models_dir: str | Path | None = None, tier_override: str | None = None, cache_gb: float = 0
+    ) -> None:
         self.models_dir = Path(models_dir) if models_dir else None
         self.tier_override = tier_override or None
+        self.cache_gb = cache_gb  # settings' model_cache_gb (0 = auto)
         self._engines = None
         self._lock = threading.Lock()
 
@@ -163,8 +166,13 @@ class EngineHolder:
             if self._engines is None:
                 from app.jobs.ai import Engines
 
-                self._engines = Engines(self.models_dir, self.tier_override)
+                self._engines = Engines(self.models_dir, self.tier_override, cache_gb=self.cache_gb)
             return self._engines
+
+    def residency(self):
+        """What the GPU lane holds resident (a frozen snapshot), or None; reads, never loads."""
+        engines = self._engines
+        return engines.residency if engines is not None else None
 
     def reset(self, models_dir: str | Path | None, tier_override: str | None) -> None:
         """New folder or tier: the next job builds a fresh Engines (call on the GPU lane when one exists)."""
