@@ -101,3 +101,23 @@ def test_byte_identical_component_of_two_models_loads_once(plans, packs, paintin
     else:
         assert a.text_encoder is not b.text_encoder
         assert manager.stats["component_loads"] == loads + 1  # only the text encoder that differs
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_size_estimate_before_loading_matches_the_loaded_weights(packs, dtype):
+    """The manager makes room from this estimate before it loads: it must be what loading then holds."""
+    import torch
+
+    from app.inference import loading
+    from app.inference.manager import estimate_bytes
+
+    specs = loading.folder_specs(packs["z_image"], getattr(torch, dtype), "z_image")
+    checked = 0
+    for name, spec in specs.items():
+        loaded = loading.module_bytes(loading.load_component(spec))
+        if loaded:
+            assert abs(estimate_bytes(spec) - loaded) <= 0.02 * loaded, name
+            checked += 1
+        else:  # tokenizer, scheduler: no weights
+            assert estimate_bytes(spec) == 0, name
+    assert checked >= 3  # transformer, vae, text encoder

@@ -130,3 +130,16 @@ def test_remove_keeps_shared_components(hub, store):
     assert bf16 is not None and (bf16.base_dir / "text_encoder" / "model.safetensors").exists()
     store.remove("zit", "bf16")
     assert store.disk_usage().used_bytes == 0 and store.installed() == {}
+
+
+def test_file_hashes_are_the_downloaded_digests_by_local_path(hub, store):
+    """What the model manager matches components by: the sha256 recorded at download, keyed by the file on disk."""
+    import hashlib
+
+    model = store.download("zit", "q4_k_m", endpoint=hub.url)
+    hashes = store.file_hashes()
+    encoder = (model.base_dir / "text_encoder" / "model.safetensors").resolve()
+    assert hashes[str(encoder)] == hashlib.sha256(b"T" * 5000).hexdigest()
+    assert hashes[str(model.weights.resolve())] == hashlib.sha256(repos()["org/gguf"]["zit-Q4_K_M.gguf"]).hexdigest()
+    assert all(len(h) == 64 for h in hashes.values()) and len(hashes) == 4  # index, vocab, encoder, GGUF
+    assert store.label_for((str(model.base_dir), str(model.weights))).endswith(" q4_k_m")
