@@ -281,9 +281,13 @@ class ModelManager:
             del self._components[ckey]
 
     def _publish(self) -> None:
+        by_label: dict[str, set] = {}  # one model's pipelines (Z-Image's text-to-image and img2img) are one row
+        for key, p in self._pipelines.items():
+            label = self.namer(key)
+            by_label[label] = by_label.pop(label, set()) | set(p.components)  # most recently used last
         rows = tuple(
-            (self.namer(key), sum(self._components[c].nbytes for c in set(p.components) if c in self._components))
-            for key, p in self._pipelines.items()
+            (label, sum(self._components[c].nbytes for c in comps if c in self._components))
+            for label, comps in by_label.items()
         )
         self.residency = Residency(rows, self.loaded_bytes, self.budget_bytes)
 

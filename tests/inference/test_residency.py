@@ -121,3 +121,13 @@ def test_size_estimate_before_loading_matches_the_loaded_weights(packs, dtype):
         else:  # tokenizer, scheduler: no weights
             assert estimate_bytes(spec) == 0, name
     assert checked >= 3  # transformer, vae, text encoder
+
+
+def test_one_models_pipelines_are_one_row(plans, painting, structure):
+    """Z-Image's img2img and ControlNet pipelines share their weights: one row, its bytes counted once."""
+    manager = ModelManager(budget_bytes=100 * GB, namer=lambda key: "Z-Image-Turbo tiny")
+    _gen(manager, plans.preview(), painting)
+    api.generate(manager, dataclasses.replace(plans.controlnet(), steps=1), prompt="map", control=structure, seed=1)
+    assert len(manager.resident()) >= 2
+    ((label, nbytes),) = manager.residency.pipelines
+    assert label == "Z-Image-Turbo tiny" and nbytes == manager.loaded_bytes and manager.residency.shared_bytes == 0
