@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from app.errors import Cancelled, OutOfMemory
-from app.inference import loading
+from app.inference import loading, lora
 from app.inference.manager import ModelManager, free_memory
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS
@@ -41,6 +41,7 @@ class StagePlan:
     height: int = 1024
     steps: int = 8
     use_controlnet: bool = False
+    loras: tuple = ()  # lora.LoraSpec, active on this stage's transformer (not part of the pipeline key)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def _run_once(manager, family, plan: StagePlan, request: Request, progress, canc
     if key not in manager.resident():
         progress("load", 0, 1, f"Loading {family.LABEL}…")
     pipe = manager.pipeline(key, lambda m: family.build(m, plan))
+    lora.apply(pipe, plan.loras, family.LABEL)  # before placing: offload hooks then cover the adapters
     manager.place(key, plan.device, plan.offload)
     loading.set_vae_tiling(pipe, plan.width, plan.height)
     callback = StepCallback(progress, cancel, family.LABEL)

@@ -1,0 +1,187 @@
+"""LoRAs on the Z-Image and FLUX.2 pipelines: checked, loaded once, switched with `set_adapters`.
+
+- Only `.safetensors` files are read (never pickle). Key formats are what diffusers' loaders
+  convert for the family (`ZImageLoraLoaderMixin`, `Flux2LoraLoaderMixin`): diffusers/PEFT,
+  Kohya (`lora_unet_…`, `lora_down`/`lora_up`/`alpha`) and ComfyUI/ai-toolkit `diffusion_model.…`.
+- Before loading, every LoRA module is matched against the transformer (the module exists, the
+  LoRA's in/out sizes are the layer's), so a LoRA for another base is refused with one line.
+- Adapters live on the transformer, which the manager shares between a model's pipelines and keeps
+  resident: a LoRA is loaded once (adapter named by its sha256) and later images only switch the
+  active set and weights. Weight 0 leaves the picture unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import InputError
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    path: Path
+    weight: float = 1.0
+    engine: str | None = None  # "preview" | "final"; None: whichever AI stage runs
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
+
+
+def parse_cli(text: str) -> LoraSpec:
+    """`PATH[:WEIGHT]` as given to --lora (a Windows drive letter's colon is not a weight)."""
+    path, weight = text, 1.0
+    head, sep, tail = text.rpartition(":")
+    if sep and head and "/" not in tail and "\\" not in tail:
+        try:
+            weight = float(tail)
+            path = head
+        except ValueError:
+            if not (len(head) == 1 and head.isalpha()):
+                raise InputError(f"--lora {text}: the weight after ':' must be a number, like {head}:0.8") from None
+    return LoraSpec(Path(path).expanduser(), weight)
+
+
+def check_file(path: Path) -> Path:
+    """The LoRA file, or a one-line InputError when it is missing or not safetensors."""
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors":
+        raise InputError(
+            f"{path}: LoRAs are loaded only from .safetensors files ({path.suffix or 'no extension'} "
+            "files can run code when opened)"
+        )
+    if not path.is_file():
+        raise InputError(f"{path}: LoRA file not found")
+    return path
+
+
+def sha256(path: Path) -> str:
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASHES:
+        h = hashlib.sha256()
+        with Path(path).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
+
+
+def adapter_name(path: Path) -> str:
+    return "lora_" + sha256(path)[:16]
+
+
+def info(spec: LoraSpec) -> dict:
+    """What the picture's metadata records of a LoRA."""
+    return {"name": spec.name, "sha256": sha256(spec.path), "weight": float(spec.weight)}
+
+
+def _header(path: Path) -> tuple[dict, dict]:
+    """(tensor name -> shape, __metadata__) from the safetensors header."""
+    try:
+        with Path(path).open("rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(n))
+    except (OSError, ValueError, struct.error) as exc:
+        raise InputError(f"{path}: not a readable safetensors file ({exc})") from None
+    meta = header.pop("__metadata__", None) or {}
+    return {k: v.get("shape", []) for k, v in header.items()}, meta
+
+
+def guess_base(path: Path) -> str:
+    """The base model a LoRA file was made for, from its metadata or key names; "" when unknown."""
+    keys, meta = _header(path)
+    for field in ("modelspec.architecture", "ss_base_model_version", "base_model"):
+        if meta.get(field):
+            return str(meta[field])
+    text = " ".join(keys).replace("_", ".")
+    if "noise.refiner" in text or "context.refiner" in text or ".attention.to.q" in text:
+        return "Z-Image"
+    if any(w in text for w in ("single.transformer.blocks", "single.blocks", "double.blocks", "img.attn")):
+        return "FLUX"
+    if "down.blocks" in text or "input.blocks" in text:
+        return "Stable Diffusion"
+    if "transformer.blocks" in text and ".attn." in text:  # FLUX's diffusers names (SD3 shares them)
+        return "FLUX"
+    if "lora.te" in text and "unet" in text:
+        return "Stable Diffusion"
+    return ""
+
+
+def read(pipe, path: Path, label: str) -> dict:
+    """The LoRA's state dict in diffusers' format for this pipeline, checked against its transformer."""
+    path = check_file(path)
+    try:
+        state = type(pipe).lora_state_dict(str(path), use_safetensors=True)
+    except Exception as exc:  # a converter meeting another family's keys
+        raise _mismatch(path, label, f"diffusers cannot read its keys: {exc}") from None
+    if isinstance(state, tuple):
+        state = state[0]
+    problem = _mismatch_reason(pipe.transformer, state)
+    if problem:
+        raise _mismatch(path, label, problem)
+    return state
+
+
+def _mismatch_reason(transformer, state: dict) -> str:
+    import torch
+
+    modules = dict(transformer.named_modules())
+    checked = 0
+    for key, tensor in state.items():
+        name = key.removeprefix("transformer.")
+        for part in (".lora_A.", ".lora_B."):
+            if part in name:
+                module = modules.get(name.split(part)[0])
+                if module is None:
+                    return f"it has no layer {name.split(part)[0]}"
+                base = getattr(module, "base_layer", module)  # already wrapped by another adapter
+                if not isinstance(base, torch.nn.Linear):
+                    return f"{name.split(part)[0]} is not a linear layer here"
+                want = base.in_features if part == ".lora_A." else base.out_features
+                got = tensor.shape[1] if part == ".lora_A." else tensor.shape[0]
+                if int(got) != int(want):
+                    return f"{name.split(part)[0]} is {got} wide in the LoRA, {want} in the model"
+                checked += 1
+    return "" if checked else "it holds no LoRA layers this model's loader understands"
+
+
+def _mismatch(path: Path, label: str, why: str) -> InputError:
+    base = guess_base(path)
+    made_for = f"made for {base}" if base else "made for another base model"
+    return InputError(f"{path.name}: this LoRA was {made_for}, not {label} ({why})")
+
+
+def apply(pipe, loras, label: str) -> list[str]:
+    """Make exactly `loras` active on the pipeline's transformer, loading any not loaded yet.
+
+    Returns the adapter names now active. The same file given twice adds its weights.
+    """
+    transformer = pipe.transformer
+    loaded = set(getattr(transformer, "peft_config", None) or {})
+    weights: dict[str, float] = {}
+    for spec in loras:
+        check_file(spec.path)
+        name = adapter_name(spec.path)
+        if name not in loaded:
+            state = read(pipe, spec.path, label)
+            pipe.load_lora_weights(state, adapter_name=name)
+            loaded.add(name)
+        weights[name] = weights.get(name, 0.0) + float(spec.weight)
+    wanted = tuple(sorted(weights.items()))
+    if getattr(transformer, "_mapbrush_loras", ()) == wanted:
+        return list(weights)
+    if loaded:
+        if weights:
+            pipe.enable_lora()
+            pipe.set_adapters(list(weights), list(weights.values()))
+        else:
+            pipe.disable_lora()
+    transformer._mapbrush_loras = wanted
+    return list(weights)

@@ -1,0 +1,140 @@
+"""LoRAs on the tiny packs: PEFT and Kohya files load, change the picture, weight 0 does not,
+switching keeps the pipeline, a LoRA for another base and a pickle file are refused."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.errors import InputError
+from app.inference import api, lora
+from app.inference.lora import LoraSpec
+from app.inference.manager import ModelManager
+
+peft = pytest.importorskip("peft")
+
+_Z_TARGETS = ["to_q", "to_k", "to_v"]
+
+
+@pytest.fixture(scope="module")
+def manager():
+    m = ModelManager()
+    yield m
+    m.unload()
+
+
+def _peft_state(transformer_cls, folder, seed: int) -> dict:
+    """A rank-4 LoRA on the attention projections, trained by nobody: random A and B, so it has an effect."""
+    from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
+
+    model = transformer_cls.from_pretrained(folder, torch_dtype=torch.float32)
+    config = LoraConfig(r=4, lora_alpha=4, target_modules=_Z_TARGETS, init_lora_weights=False)
+    torch.manual_seed(seed)
+    model = inject_adapter_in_model(config, model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.normal_(0, 0.5)
+    return {k: v.contiguous() for k, v in get_peft_model_state_dict(model).items()}
+
+
+@pytest.fixture(scope="module")
+def loras(packs, tmp_path_factory):
+    """Tiny LoRA files: Z-Image in diffusers/PEFT and Kohya keys, FLUX.2 Klein in PEFT keys, a .pt."""
+    from diffusers import Flux2Transformer2DModel, ZImageTransformer2DModel
+    from safetensors.torch import save_file
+
+    out = tmp_path_factory.mktemp("loras")
+    z = _peft_state(ZImageTransformer2DModel, packs["z_image"] / "transformer", 1)
+    save_file({f"transformer.{k}": v for k, v in z.items()}, out / "ink_wash.safetensors")
+    z2 = _peft_state(ZImageTransformer2DModel, packs["z_image"] / "transformer", 2)
+    save_file({f"transformer.{k}": v for k, v in z2.items()}, out / "woodcut.safetensors")
+    kohya = {}
+    for k, v in z.items():  # layers.0.attention.to_q.lora_A.weight -> lora_unet_layers_0_attention_to_q.lora_down…
+        module, kind = k.rsplit(".lora_", 1)
+        base = "lora_unet_" + module.replace(".", "_")
+        kohya[f"{base}.{'lora_down' if kind.startswith('A') else 'lora_up'}.weight"] = v
+        kohya[f"{base}.alpha"] = torch.tensor(4.0)
+    save_file(kohya, out / "ink_wash_kohya.safetensors")
+    k = _peft_state(Flux2Transformer2DModel, packs["klein"] / "transformer", 3)
+    save_file({f"transformer.{n}": v for n, v in k.items()}, out / "klein_style.safetensors")
+    torch.save(z, out / "ink_wash.pt")
+    return out
+
+
+def _preview(manager, plans, painting, *specs):
+    plan = plans.preview(loras=tuple(specs))
+    return api.generate(manager, plan, prompt="map", image=painting, strength=0.9, seed=5)
+
+
+def test_lora_changes_the_picture_and_weight_zero_does_not(manager, plans, painting, loras):
+    plain = _preview(manager, plans, painting)
+    styled = _preview(manager, plans, painting, LoraSpec(loras / "ink_wash.safetensors", 0.8))
+    zero = _preview(manager, plans, painting, LoraSpec(loras / "ink_wash.safetensors", 0.0))
+    again = _preview(manager, plans, painting)
+    assert np.abs(styled.astype(int) - plain.astype(int)).mean() > 1.0
+    assert np.array_equal(zero, plain)
+    assert np.array_equal(again, plain)  # none active: the adapter is off
+
+
+def test_switching_adapters_keeps_the_pipeline(manager, plans, painting, loras):
+    a, b = LoraSpec(loras / "ink_wash.safetensors", 1.0), LoraSpec(loras / "woodcut.safetensors", 1.0)
+    first = _preview(manager, plans, painting, a)
+    key = api.family_module("z_image").pipeline_key(plans.preview())
+    pipe = manager.pipeline(key, None)
+    builds = manager.stats["pipeline_builds"]
+    second = _preview(manager, plans, painting, b)
+    back = _preview(manager, plans, painting, a)
+    assert manager.pipeline(key, None) is pipe and manager.stats["pipeline_builds"] == builds
+    assert not np.array_equal(first, second)
+    assert np.array_equal(first, back)  # switched back, not stacked
+    assert set(pipe.transformer.peft_config) == {lora.adapter_name(a.path), lora.adapter_name(b.path)}
+
+
+def test_kohya_keys_load_like_peft_keys(manager, plans, painting, loras):
+    peft_out = _preview(manager, plans, painting, LoraSpec(loras / "ink_wash.safetensors", 1.0))
+    kohya_out = _preview(manager, plans, painting, LoraSpec(loras / "ink_wash_kohya.safetensors", 1.0))
+    assert np.abs(kohya_out.astype(int) - peft_out.astype(int)).max() <= 2
+
+
+def test_final_stage_lora(manager, plans, painting, loras):
+    plain = api.generate(manager, plans.final(), prompt="map", image=painting, seed=7)
+    spec = LoraSpec(loras / "klein_style.safetensors", 1.0)
+    styled = api.generate(manager, plans.final(loras=(spec,)), prompt="map", image=painting, seed=7)
+    assert not np.array_equal(plain, styled)
+
+
+def test_lora_for_another_base_is_refused_naming_both(manager, plans, painting, loras):
+    with pytest.raises(InputError) as err:
+        api.generate(
+            manager,
+            plans.final(loras=(LoraSpec(loras / "ink_wash.safetensors"),)),
+            prompt="map",
+            image=painting,
+            seed=1,
+        )
+    msg = str(err.value)
+    assert "\n" not in msg and "Z-Image" in msg and "FLUX.2 Klein" in msg and "ink_wash.safetensors" in msg
+    with pytest.raises(InputError, match=r"made for FLUX.*not Z-Image-Turbo"):
+        _preview(manager, plans, painting, LoraSpec(loras / "klein_style.safetensors"))
+
+
+@pytest.mark.parametrize("name", ["ink_wash.pt", "style.ckpt"])
+def test_pickle_files_are_refused(manager, plans, painting, loras, name):
+    with pytest.raises(InputError, match=r"only from \.safetensors") as err:
+        _preview(manager, plans, painting, LoraSpec(loras / name))
+    assert "\n" not in str(err.value)
+
+
+def test_metadata_names_hash_and_weight(loras):
+    import hashlib
+
+    path = loras / "woodcut.safetensors"
+    got = lora.info(LoraSpec(path, 0.65))
+    assert got == {"name": "woodcut", "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "weight": 0.65}
+
+
+def test_cli_lora_argument(tmp_path):
+    assert lora.parse_cli("styles/ink.safetensors:0.7") == LoraSpec(lora.Path("styles/ink.safetensors"), 0.7)
+    assert lora.parse_cli("ink.safetensors").weight == 1.0
+    with pytest.raises(InputError, match="must be a number"):
+        lora.parse_cli("ink.safetensors:strong")
