@@ -114,6 +114,12 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
     r.add_argument("--margin", type=float, default=0.06, help="margin as a fraction of the short side")
     r.add_argument("--rotation", type=float, default=0.0, help="rotate the map clockwise, in degrees")
     r.add_argument("--dpi", type=float, help="DPI stored in the PNG (for printing); an SVG's or PDF's page size")
+    r.add_argument("--paper", metavar="NAME",
+                   help="size from a paper at --dpi (default 300): A4, A3, A2, A1, Letter, Tabloid, 50x70cm, 18x24in, "
+                        "24x36in (portrait)")  # fmt: skip
+    r.add_argument("--landscape", action="store_true", help="with --paper: the paper turned on its side")
+    r.add_argument("--bleed", metavar="LENGTH",
+                   help="with --paper: added on every side, e.g. 3mm; the margin grows by it (default 0)")  # fmt: skip
     if single:  # one map only
         r.add_argument("--world-file", action="store_true",
                        help="write a world file (.pgw/.jgw/.wld) and .prj beside the picture, for GIS")  # fmt: skip
@@ -235,17 +241,18 @@ def render_request(args, inputs: list[Path]):
         kinds = (kinds or frozenset(Kind)) - args.hide.kinds
         labels = labels and not args.hide.labels  # --hide labels
         imagery = imagery and not args.hide.imagery  # --hide imagery (pictures, overlays, images)
+    paper = paper_of(args)
     req = RenderRequest(
         inputs=inputs,
         style=args.style,
-        size=args.size or DEFAULT_SIZE,
+        size=paper.size if paper else args.size or DEFAULT_SIZE,
         engine=args.engine,
         title="" if args.no_title else args.title,
         subtitle="" if args.no_subtitle else args.subtitle,
         seed=args.seed,
-        margin=args.margin,
+        margin=paper.margin(args.margin) if paper else args.margin,
         rotation=args.rotation,
-        dpi=args.dpi,
+        dpi=round(paper.dpi, 2) if paper else args.dpi,
         frame=getattr(args, "frame", None),
         kinds=kinds,
         labels=labels,
@@ -266,6 +273,20 @@ def render_request(args, inputs: list[Path]):
     elif args.reference:
         raise InputError("--reference is for the AI engines (use --engine final)")
     return req
+
+
+def paper_of(args):
+    """The PaperSize of --paper, --landscape, --dpi and --bleed; None without --paper."""
+    if args.paper is None:
+        if args.landscape or args.bleed:
+            raise InputError(f"{'--landscape' if args.landscape else '--bleed'} goes with --paper")
+        return None
+    from app.export.paper import DEFAULT_DPI, paper_name, paper_size, parse_length_mm
+
+    if args.size is not None:
+        raise InputError("give --paper or --size, not both")
+    bleed = parse_length_mm(args.bleed) if args.bleed else 0.0
+    return paper_size(paper_name(args.paper), args.dpi or DEFAULT_DPI, landscape=args.landscape, bleed_mm=bleed)
 
 
 def cmd_render(args) -> int:
@@ -292,6 +313,8 @@ def cmd_render(args) -> int:
         raise InputError(f"--world-file goes beside a PNG, JPEG or WebP picture, not a {fmt}", path=out)
     if args.vector_plain and fmt not in VECTOR:
         raise InputError("--vector-plain is for .svg and .pdf output", path=out)
+    paper = paper_of(args)
+    paper_meta = {"paper": paper.metadata()} if paper else None
     req = render_request(args, inputs)
     engines = None
     if args.engine != "procedural":
@@ -302,10 +325,12 @@ def cmd_render(args) -> int:
     t0 = time.perf_counter()
     try:
         result = render_to_file(req, out, engines=engines, progress=Progress(bar), vector_plain=args.vector_plain,
-                                world_file=args.world_file)  # fmt: skip
+                                world_file=args.world_file, metadata=paper_meta)  # fmt: skip
     finally:
         bar.done()
     total = time.perf_counter() - t0
+    if paper is not None and paper.warning():
+        result.warnings.insert(0, paper.warning())
     for w in result.warnings:
         print(f"{PROG}: warning: {w}", file=sys.stderr)
     if args.json:

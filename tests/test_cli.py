@@ -323,3 +323,46 @@ def test_render_with_non_latin_names_prints_no_library_noise(tmp_path):
     proc = run("render", names, "--size", "400x300", "--title", "თბილისი ☕ 東京", "-o", tmp_path / "n.png")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_render_paper_with_bleed_sizes_the_picture_and_records_the_paper(tmp_path):
+    out = tmp_path / "a4.png"
+    proc = run("render", "--example", "--paper", "A4", "--dpi", "40", "--bleed", "3mm", "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    # A4 at 40 dpi: 331 × 468 px trim, 3 mm = 5 px of bleed on every side
+    assert summary["metadata"]["size"] == [341, 478]
+    paper = summary["metadata"]["paper"]
+    assert paper["paper"] == "A4" and paper["bleed_mm"] == 3 and paper["trim_box"] == [5, 5, 336, 473]
+    assert summary["metadata"]["margin"] > 0.06  # the margin grew by the bleed
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size == (341, 478)
+        assert round(im.info["dpi"][0]) == 40
+    inspected = json.loads(run("inspect", out, "--json").stdout)
+    assert "A4" in json.dumps(inspected)
+
+
+def test_render_paper_landscape_capped_sizes_the_request_and_warns_on_one_line():
+    # in-process: a render at the 8192 px cap takes minutes here; the options and the warning are what matter
+    from app.cli import build_parser, paper_of, render_request
+    from app.jobs.render import MAX_SIDE
+
+    args = build_parser().parse_args(["render", "--example", "--paper", "24x36in", "--landscape", "--dpi", "1200"])
+    paper = paper_of(args)
+    req = render_request(args, [])
+    w, h = req.size
+    assert w == MAX_SIDE > h and req.dpi == pytest.approx(MAX_SIDE / 36, abs=0.01) and req.dpi == round(paper.dpi, 2)
+    warn = paper.warning()
+    assert "\n" not in warn and warn.startswith("24×36 in at 1200 dpi is over 8192 px a side; rendered at 227.6 dpi")
+    assert paper.metadata()["orientation"] == "landscape"
+
+
+def test_render_paper_errors_are_one_line(tmp_path):
+    out = tmp_path / "x.png"
+    assert_one_line_error(run("render", "--example", "--paper", "A4", "--size", "800x600", "-o", out), 2, "--paper")
+    assert_one_line_error(run("render", "--example", "--paper", "B7", "-o", out), 2, "unknown paper 'B7'")
+    assert_one_line_error(run("render", "--example", "--paper", "A4", "--bleed", "lots", "-o", out), 2, "lots")
+    assert_one_line_error(run("render", "--example", "--bleed", "3mm", "-o", out), 2, "--paper")
+    assert not out.exists()
