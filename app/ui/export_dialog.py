@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.jobs.render import MAX_SIDE
-from app.ui.sizes import PRINT_DPI, ExportSize, export_sizes, fit
+from app.ui.sizes import PRINT_DPI, ExportSize, export_sizes, fit, with_bleed
 
 CUSTOM = "custom"
 MAX_NAME = 120  # characters of a suggested file name, extension included
@@ -91,6 +92,13 @@ class ExportDialog(QDialog):
         for d in PRINT_DPI:
             self.dpi.addItem(f"{d} dpi", d)
         form.addRow("Print resolution", self.dpi)
+        self.bleed = QDoubleSpinBox(self)
+        self.bleed.setRange(0.0, 20.0)
+        self.bleed.setSingleStep(0.5)
+        self.bleed.setDecimals(1)
+        self.bleed.setSuffix(" mm")
+        self.bleed.setToolTip("added on every side of the paper for trimming; the margin grows by it")
+        form.addRow("Bleed", self.bleed)
         row = QHBoxLayout()
         self.width_box, self.height_box = QSpinBox(self), QSpinBox(self)
         for sb in (self.width_box, self.height_box):
@@ -136,6 +144,7 @@ class ExportDialog(QDialog):
         self._fill_presets(s.export_size)
         self.preset.currentIndexChanged.connect(lambda _i: self._preset_changed())
         self.dpi.currentIndexChanged.connect(lambda _i: self._fill_presets(self.preset.currentData()))
+        self.bleed.valueChanged.connect(lambda _v: self._preset_changed())
         self._preset_changed()
 
     # ----- sizes ----------------------------------------------------------------------------------
@@ -153,12 +162,20 @@ class ExportDialog(QDialog):
 
     def current(self) -> ExportSize | None:
         key = self.preset.currentData()
-        return next((e for e in self.sizes() if e.key == key), None)
+        e = next((e for e in self.sizes() if e.key == key), None)
+        return with_bleed(e, self.bleed.value())[0] if e is not None else None
+
+    def bleed_px(self) -> int:
+        """The bleed in pixels on every side of the current paper size (0: a screen or custom size)."""
+        key = self.preset.currentData()
+        e = next((e for e in self.sizes() if e.key == key), None)
+        return with_bleed(e, self.bleed.value())[1] if e is not None else 0
 
     def _preset_changed(self) -> None:
         e = self.current()
         self.custom.setEnabled(e is None)
         self.dpi.setEnabled(e is not None and e.dpi is not None)
+        self.bleed.setEnabled(e is not None and e.dpi is not None)
         if e is not None:
             self._set_pixels(e.size)
             self.note.setText(e.note)
@@ -205,5 +222,5 @@ class ExportDialog(QDialog):
         s.export_dir = str(out.parent)
         s.export_size, s.export_dpi = self.preset.currentData(), self.dpi.currentData()
         self.win.save_settings()
-        self.win.session.export(out, size, dpi=dpi, engine=engine)
+        self.win.session.export(out, size, dpi=dpi, engine=engine, bleed_px=self.bleed_px())
         super().accept()

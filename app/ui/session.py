@@ -299,10 +299,20 @@ class Session(QObject):
         self.ai_ready.emit(stage, result)
 
     # ----- export ---------------------------------------------------------------------------------
-    def export(self, out: Path, size: tuple[int, int], *, dpi: float | None = None, engine: str = "procedural") -> Job:
+    def export(
+        self,
+        out: Path,
+        size: tuple[int, int],
+        *,
+        dpi: float | None = None,
+        engine: str = "procedural",
+        bleed_px: int = 0,
+    ) -> Job:
         comp = self.composition
         req = comp.request(self.inputs, size=size, engine=engine)
         req.dpi = dpi
+        if bleed_px:  # the margin grows by the bleed, so nothing important sits in it (as `render --bleed`)
+            req.margin = (req.margin * (min(size) - 2 * bleed_px) + bleed_px) / min(size)
         if engine != "procedural":
             reference, meta = self._reference() if engine == "final" else (None, None)
             req.ai = comp.ai_options(reference, meta)

@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.export.paper import METRIC, PAPERS, bleed_px
 from app.jobs.render import MAX_SIDE
 
-MM_PER_IN = 25.4
 SCREEN_LONG_SIDE = 2048
 PRINT_DPI = (300, 200, 150)
-# paper name → (short side, long side) in inches
-PAPERS: dict[str, tuple[float, float]] = {
-    "A4": (210 / MM_PER_IN, 297 / MM_PER_IN),
-    "A3": (297 / MM_PER_IN, 420 / MM_PER_IN),
-    "A2": (420 / MM_PER_IN, 594 / MM_PER_IN),
-    "50×70 cm": (500 / MM_PER_IN, 700 / MM_PER_IN),
-    "18×24 in": (18.0, 24.0),
-    "24×36 in": (24.0, 36.0),
-}
-METRIC = {"A4", "A3", "A2", "50×70 cm"}
 
 
 @dataclass(frozen=True)
@@ -80,3 +70,22 @@ def papers_filled(ratio: float) -> list[str]:
 
 def _length(inches: float, paper: str) -> str:
     return f"{inches * 2.54:.1f} cm" if paper in METRIC else f"{inches:.1f} in"
+
+
+def with_bleed(e: ExportSize, bleed_mm: float) -> tuple[ExportSize, int]:
+    """A paper size `e` with `bleed_mm` added on every side at its dpi (app/export/paper.py's bleed_px), and the
+    bleed in pixels; over MAX_SIDE, the resolution is lowered until the whole fits."""
+    if e.dpi is None or bleed_mm <= 0:
+        return e, 0
+    dpi = e.dpi
+    b = bleed_px(bleed_mm, dpi)
+    size = e.size
+    if max(size) + 2 * b > MAX_SIDE:
+        dpi = e.dpi * MAX_SIDE / (max(size) + 2 * b)
+        b = bleed_px(bleed_mm, dpi)
+        scale = (MAX_SIDE - 2 * b) / max(size)
+        size = max(16, round(size[0] * scale)), max(16, round(size[1] * scale))
+    full = size[0] + 2 * b, size[1] + 2 * b
+    label = f"{e.label.split(' — ')[0].rsplit(',', 1)[0]}, {dpi:.0f} dpi — {full[0]} × {full[1]} px"
+    note = f"{e.note}; {bleed_mm:g} mm bleed ({b} px) on every side, the margin grown by it"
+    return ExportSize(e.key, label, full, round(dpi, 2), note), b

@@ -1,0 +1,37 @@
+"""The export dialog's Bleed: millimetres on every side of a paper size, from the same table as `render --bleed`."""
+
+from __future__ import annotations
+
+from app.export.paper import bleed_px
+from app.ui.export_dialog import ExportDialog
+
+
+def test_bleed_adds_pixels_on_every_side_of_a_paper_size(window, qtbot):
+    window.map_panel.aspect.setCurrentText("A-series portrait")
+    dialog = ExportDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.dpi.setCurrentIndex(dialog.dpi.findData(300))
+    dialog.preset.setCurrentIndex(dialog.preset.findData("A4"))
+    _, (w, h), dpi, _ = dialog.choice()
+    assert abs(w - 2480) <= 1 and h == 3508 and dpi == 300  # the framing's 1:√2 on A4 and dialog.bleed.isEnabled()
+    dialog.bleed.setValue(3.0)
+    _, (bw, bh), bdpi, _ = dialog.choice()
+    assert bleed_px(3, 300) == 35 == dialog.bleed_px()
+    assert (bw, bh) == (w + 70, h + 70) and bdpi == 300
+    assert (dialog.width_box.value(), dialog.height_box.value()) == (bw, bh)
+    assert "3 mm bleed (35 px)" in dialog.note.text()
+    dialog.preset.setCurrentIndex(dialog.preset.findData("screen"))  # no print size: no bleed
+    assert not dialog.bleed.isEnabled() and dialog.bleed_px() == 0
+    assert dialog.choice()[1] == (1448, 2048)
+
+
+def test_bleed_over_the_pixel_cap_lowers_the_dpi(window, qtbot):
+    window.map_panel.aspect.setCurrentText("A-series portrait")
+    dialog = ExportDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.dpi.setCurrentIndex(dialog.dpi.findData(300))
+    dialog.preset.setCurrentIndex(dialog.preset.findData("A1"))
+    dialog.bleed.setValue(5.0)
+    _, (w, h), dpi, _ = dialog.choice()
+    assert max(w, h) <= 8192 and dpi < 300
+    assert h - 2 * dialog.bleed_px() > 0 and dialog.bleed_px() == bleed_px(5, dpi)
