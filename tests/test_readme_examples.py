@@ -56,7 +56,9 @@ def _as_run(words: list[str]) -> list[str]:
     assert words[0] == "mapbrush", words
     args = [str(DEMO_FILES.get(w, w)) for w in words[1:]]
     if args[0] in ("render", "batch"):
-        if "--size" in args:
+        if "--paper" in args:  # a paper's size comes from its dpi: a low one
+            args += ["--dpi", "20"]
+        elif "--size" in args:
             args[args.index("--size") + 1] = SMALL
         else:
             args += ["--size", SMALL]
