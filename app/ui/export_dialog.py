@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.export.paper import PAPERS
 from app.jobs.render import MAX_SIDE
 from app.ui.sizes import PRINT_DPI, ExportSize, export_sizes, fit, with_bleed
 
@@ -165,6 +166,21 @@ class ExportDialog(QDialog):
         e = next((e for e in self.sizes() if e.key == key), None)
         return with_bleed(e, self.bleed.value())[0] if e is not None else None
 
+    def paper(self) -> dict | None:
+        """The paper, bleed and trim box for the picture's metadata (as `render --paper`); None off paper."""
+        e = self.current()
+        if e is None or e.dpi is None or self.preset.currentData() not in PAPERS:
+            return None
+        b, (w, h) = self.bleed_px(), e.size
+        return {
+            "paper": e.key,
+            "orientation": "landscape" if w > h else "portrait",
+            "bleed_mm": self.bleed.value(),
+            "bleed_px": b,
+            "trim_box": [b, b, w - b, h - b],
+            "dpi": e.dpi,
+        }
+
     def bleed_px(self) -> int:
         """The bleed in pixels on every side of the current paper size (0: a screen or custom size)."""
         key = self.preset.currentData()
@@ -222,5 +238,5 @@ class ExportDialog(QDialog):
         s.export_dir = str(out.parent)
         s.export_size, s.export_dpi = self.preset.currentData(), self.dpi.currentData()
         self.win.save_settings()
-        self.win.session.export(out, size, dpi=dpi, engine=engine, bleed_px=self.bleed_px())
+        self.win.session.export(out, size, dpi=dpi, engine=engine, bleed_px=self.bleed_px(), paper=self.paper())
         super().accept()

@@ -307,6 +307,7 @@ class Session(QObject):
         dpi: float | None = None,
         engine: str = "procedural",
         bleed_px: int = 0,
+        paper: dict | None = None,
     ) -> Job:
         comp = self.composition
         req = comp.request(self.inputs, size=size, engine=engine)
@@ -317,7 +318,8 @@ class Session(QObject):
             reference, meta = self._reference() if engine == "final" else (None, None)
             req.ai = comp.ai_options(reference, meta)
         lane = "gpu" if engine != "procedural" else "cpu"
-        job = Job(export_task, ExportJob(req, self.data, Path(out), self.engines), name="export")
+        extra = {"paper": paper} if paper else None  # the paper, bleed and trim box, into the picture's metadata
+        job = Job(export_task, ExportJob(req, self.data, Path(out), self.engines, extra), name="export")
         job.succeeded.connect(self.exported)
         job.failed.connect(lambda exc: self.job_failed.emit("The PNG could not be exported", exc))
         self.job_started.emit(job, f"Exporting {Path(out).name}")

@@ -101,6 +101,7 @@ class ExportJob:
     data: MapData
     out: Path
     engines: EngineHolder | None = None
+    metadata: dict | None = None  # added to the picture's metadata (the paper, bleed and trim box)
 
 
 def export_task(job: ExportJob, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
@@ -108,7 +109,9 @@ def export_task(job: ExportJob, *, progress: Progress = NULL_PROGRESS, cancel: C
     from app.jobs.render import render_to_file
 
     engines = job.engines.get() if job.engines is not None and job.request.engine != "procedural" else None
-    render_to_file(job.request, job.out, data=job.data, engines=engines, progress=progress, cancel=cancel)
+    render_to_file(
+        job.request, job.out, data=job.data, engines=engines, progress=progress, cancel=cancel, metadata=job.metadata
+    )
     return job.out
 
 
