@@ -32,6 +32,7 @@ class AIOptions:
     reference: np.ndarray | None = None  # the approved preview for the final stage (HxWx3 uint8)
     reference_metadata: dict | None = None  # its `mapbrush` metadata when it is a finished PNG (overlay removed)
     final_model: str | None = None  # "model[:variant]" for the final stage; None → the tier's
+    loras: tuple = ()  # app.inference.lora.LoraSpec: the style's, then --lora; engine None → every AI stage
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,13 @@ class Engines:
             raise InputError(f"unknown AI stage '{stage}'")
         choice = options.final_model if stage == "final" else None
         plan, model = self.plan(stage, size, steps=options.steps, guide=options.guide, model=choice)
+        loras = tuple(spec for spec in options.loras if spec.engine in (None, stage))
+        if loras:
+            from dataclasses import replace
+
+            from app.inference import lora
+
+            plan = replace(plan, loras=tuple(replace(s, path=lora.check_file(s.path)) for s in loras))
         if stage == "preview":
             init, references = sketch, []
         else:
@@ -369,6 +377,10 @@ class Engines:
             "guide": "controlnet" if plan.use_controlnet else "img2img",
             "fidelity": round(float(score), 4),
         }
+        if plan.loras:
+            from app.inference import lora
+
+            info["loras"] = [lora.info(spec) for spec in plan.loras]
         return StageResult(image, info, notes)
 
 

@@ -197,6 +197,8 @@ def render(
 
         engines = engines or Engines()
         opts = req.ai or AIOptions()
+        if style.loras:  # the style's LoRAs first, then --lora's
+            opts = replace(opts, loras=(*style.loras, *opts.loras))
         wanted = _ai_stages(req.engine, engines, opts)
         template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
         place, what = prompt_subject(req, data, groups)

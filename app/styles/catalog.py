@@ -3,6 +3,14 @@
 A user style file adds a style or replaces a builtin one of the same name. With `base = "name"`
 it starts from another style and changes only what it lists (tables are merged key by key,
 `effects` is replaced as a whole).
+
+A style may name LoRAs for the AI engines, each a local `.safetensors` file (relative to the style
+file) with a weight; `mapbrush render --lora` adds more on top:
+
+    [[loras]]
+    engine = "final"            # "preview" (Z-Image) or "final" (FLUX.2 Klein)
+    path = "loras/ink-wash.safetensors"
+    weight = 0.8                # -2..2, default 1; 0 has no effect
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from app.styles.model import EffectSpec, PromptSpec, Style
 
 REQUIRED = ("name", "title", "description", "palette", "effects")
 TABLES = ("typography", "raster", "prompt")
+OPTIONAL = ("loras",)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _CHOICES = {
     "mode": ("normal", "multiply", "screen"),
@@ -140,8 +149,8 @@ def _build(doc: dict, path: Path) -> Style:
 
 def _style(doc: dict, path: Path) -> Style:
     for key in doc:
-        if key not in (*REQUIRED, *TABLES):
-            raise _Bad(key, f"unknown key (expected {', '.join((*REQUIRED, *TABLES))})")
+        if key not in (*REQUIRED, *TABLES, *OPTIONAL):
+            raise _Bad(key, f"unknown key (expected {', '.join((*REQUIRED, *TABLES, *OPTIONAL))})")
     for key in REQUIRED:
         if key not in doc:
             raise _Bad(key, "missing")
@@ -160,7 +169,36 @@ def _style(doc: dict, path: Path) -> Style:
         raster=_raster(_table(doc, "raster")),
         prompt=_prompt(_table(doc, "prompt")),
         source=str(path),
+        loras=_loras(doc.get("loras", []), path),
     )
+
+
+def _loras(value: Any, path: Path) -> tuple:
+    """`[[loras]]`: engine, path (relative to the style file), weight."""
+    from app.inference.lora import LoraSpec
+
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise _Bad("loras", "must be an array of tables ([[loras]] with engine, path, weight)")
+    out = []
+    for i, t in enumerate(value, 1):
+        field = f"loras[{i}]"
+        unknown = set(t) - {"engine", "path", "weight"}
+        if unknown:
+            raise _Bad(f"{field}.{sorted(unknown)[0]}", "unknown key (known: engine, path, weight)")
+        if t.get("engine") not in ("preview", "final"):
+            raise _Bad(f"{field}.engine", f'{t.get("engine")!r} must be "preview" or "final"')
+        file = t.get("path")
+        if not isinstance(file, str) or not file:
+            raise _Bad(f"{field}.path", "must be the path of a .safetensors file")
+        if not file.lower().endswith(".safetensors"):
+            raise _Bad(f"{field}.path", f"{file!r}: only .safetensors LoRAs are loaded (never pickle files)")
+        weight = t.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not -2 <= weight <= 2:
+            raise _Bad(f"{field}.weight", f"{weight!r} must be a number between -2 and 2")
+        full = Path(file).expanduser()
+        full = full if full.is_absolute() else Path(path).parent / full
+        out.append(LoraSpec(full, float(weight), t["engine"]))
+    return tuple(out)
 
 
 def _table(doc: dict, key: str) -> dict:

@@ -39,3 +39,4 @@ class Style:
     raster: RasterSpec
     prompt: PromptSpec
     source: str = ""  # file it was loaded from
+    loras: tuple = ()  # app.inference.lora.LoraSpec per AI engine, from the TOML's [[loras]]

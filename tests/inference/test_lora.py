@@ -138,3 +138,100 @@ def test_cli_lora_argument(tmp_path):
     assert lora.parse_cli("ink.safetensors").weight == 1.0
     with pytest.raises(InputError, match="must be a number"):
         lora.parse_cli("ink.safetensors:strong")
+
+
+_STYLE = 'base = "watercolor"\nname = "inky"\ntitle = "Inky"\n'
+
+
+def test_style_toml_names_loras_per_engine(tmp_path):
+    from app.styles.catalog import load_styles
+
+    body = '[[loras]]\nengine = "final"\npath = "loras/ink.safetensors"\nweight = 0.8\n'
+    body += '[[loras]]\nengine = "preview"\npath = "/abs/wood.safetensors"\n'
+    (tmp_path / "inky.toml").write_text(_STYLE + body)
+    style = load_styles(tmp_path)["inky"]
+    assert style.loras == (
+        LoraSpec(tmp_path / "loras" / "ink.safetensors", 0.8, "final"),
+        LoraSpec(lora.Path("/abs/wood.safetensors"), 1.0, "preview"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('[[loras]]\nengine = "both"\npath = "a.safetensors"\n', "loras[1].engine"),
+        ('[[loras]]\nengine = "final"\npath = "a.ckpt"\n', "loras[1].path"),
+        ('[[loras]]\nengine = "final"\npath = "a.safetensors"\nweight = 5\n', "loras[1].weight"),
+        ('[[loras]]\nengine = "final"\npath = "a.safetensors"\nstrength = 1\n', "loras[1].strength"),
+        ('loras = "a.safetensors"\n', "loras"),
+    ],
+)
+def test_style_lora_errors_name_file_and_field(tmp_path, body, field):
+    from app.styles.catalog import load_styles
+
+    path = tmp_path / "inky.toml"
+    path.write_text(_STYLE + body)
+    with pytest.raises(InputError) as err:
+        load_styles(tmp_path)
+    line = err.value.one_line()
+    assert line.startswith(str(path) + ": ") and field in line and "\n" not in line
+
+
+@pytest.fixture(scope="module")
+def models_dir(packs, tmp_path_factory):
+    from app.jobs.ai import Engines
+
+    root = tmp_path_factory.mktemp("models")
+    store = Engines(root).store
+    for name in ("z_image", "klein"):
+        store.import_path(packs[name])
+    return root
+
+
+def _cli(*args, models_dir):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MAPBRUSH_MODELS_DIR=str(models_dir))
+    root = lora.Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "app", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, timeout=600)
+
+
+def test_cli_lora_is_applied_and_recorded(models_dir, loras, tmp_path):
+    import hashlib
+    import json
+
+    out = tmp_path / "styled.png"
+    file = loras / "ink_wash.safetensors"
+    proc = _cli("render", "--example", "--engine", "preview", "--size", "64x64", "--seed", "2", "-o", out,
+                "--lora", f"{file}:0.7", "--json", models_dir=models_dir)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    stage = json.loads(proc.stdout)["metadata"]["stages"]["preview"]
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    assert stage["loras"] == [{"name": "ink_wash", "sha256": digest, "weight": 0.7}]
+    pickle = loras / "ink_wash.pt"
+    proc = _cli("render", "--example", "--engine", "preview", "--size", "64x64", "-o", tmp_path / "x.png",
+                "--lora", pickle, models_dir=models_dir)  # fmt: skip
+    assert proc.returncode != 0 and not (tmp_path / "x.png").exists()
+    assert len(proc.stderr.strip().splitlines()) == 1 and "only from .safetensors" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_style_loras_reach_their_engine_and_the_metadata(models_dir, loras, tmp_path):
+    from app.cli import example_inputs
+    from app.jobs.ai import Engines
+    from app.jobs.render import RenderRequest, render
+
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    body = f'[[loras]]\nengine = "preview"\npath = "{loras / "woodcut.safetensors"}"\nweight = 0.5\n'
+    body += f'[[loras]]\nengine = "final"\npath = "{loras / "klein_style.safetensors"}"\n'
+    (styles / "inky.toml").write_text(_STYLE + body)
+    req = RenderRequest(
+        inputs=example_inputs(), style="inky", size=(64, 64), engine="preview", seed=3, user_styles_dir=styles
+    )
+    result = render(req, engines=Engines(models_dir))
+    got = result.metadata["stages"]["preview"]["loras"]
+    assert [(x["name"], x["weight"]) for x in got] == [("woodcut", 0.5)]  # the final's LoRA is not the preview's
