@@ -257,11 +257,11 @@ class Session(QObject):
         self.status = status
         self.engine_status.emit(status)
 
-    def reset_engines(self, models_dir: str | None, tier_override: str | None) -> None:
-        """New models folder or tier: rebuild the Engines on the GPU lane, then look again."""
+    def reset_engines(self, models_dir: str | None, tier_override: str | None, cache_gb: float | None = None) -> None:
+        """New models folder, tier or model memory: rebuild the Engines on the GPU lane, then look again."""
 
         def reset(holder: EngineHolder, **_kw) -> None:
-            holder.reset(models_dir, tier_override)
+            holder.reset(models_dir, tier_override, cache_gb)
 
         self.lanes.submit(Job(reset, self.engines, name="reset-engines"), lane="gpu")
         self.status = None

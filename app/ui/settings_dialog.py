@@ -1,4 +1,4 @@
-"""Preferences: models folder, tier override, default export folder, theme."""
+"""Preferences: models folder, tier override, model memory, default export folder, theme."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
+    QSpinBox,
 )
 
 THEMES = ("system", "light", "dark")
@@ -36,6 +37,13 @@ class SettingsDialog(QDialog):
             self.tier.setToolTip(f"model catalog unreadable: {exc}")
         self.tier.setCurrentIndex(max(0, self.tier.findData(s.tier_override)))
         form.addRow("GPU tier", self.tier)
+        self.cache_gb = QSpinBox(self)
+        self.cache_gb.setRange(0, 4096)  # the range settings accept
+        self.cache_gb.setSuffix(" GB")
+        self.cache_gb.setSpecialValueText("Automatic")
+        self.cache_gb.setValue(int(s.model_cache_gb))
+        self.cache_gb.setToolTip(self._auto_tip())
+        form.addRow("Model memory (GB, 0 = automatic)", self.cache_gb)
         self.export_dir = self._folder_row(form, "Export folder", s.export_dir, "your home folder")
         self.theme = QComboBox(self)
         self.theme.addItems([t.title() for t in THEMES])
@@ -57,6 +65,14 @@ class SettingsDialog(QDialog):
         form.addRow(label, row)
         return edit
 
+    def _auto_tip(self) -> str:
+        lines = "How many GB of model weights stay loaded between pictures; more keeps preview and final resident."
+        try:
+            auto = self.win.session.engines.auto_cache_gb()
+        except Exception as exc:  # no torch, or no RAM reading: the setting still works
+            return f"{lines}\nAutomatic: unknown here ({exc})"
+        return f"{lines}\nAutomatic (0): {auto:.1f} GB on this computer"
+
     def _browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
         if folder:
@@ -66,13 +82,13 @@ class SettingsDialog(QDialog):
         from app.ui.theme import apply_theme
 
         s = self.win.settings
-        engines_changed = (s.models_dir, s.tier_override) != (self.models_dir.text().strip(), self.tier.currentData())
-        s.models_dir = self.models_dir.text().strip()
-        s.tier_override = self.tier.currentData()
+        new = (self.models_dir.text().strip(), self.tier.currentData(), self.cache_gb.value())
+        engines_changed = (s.models_dir, s.tier_override, s.model_cache_gb) != new
+        s.models_dir, s.tier_override, s.model_cache_gb = new
         s.export_dir = self.export_dir.text().strip()
         s.theme = THEMES[self.theme.currentIndex()]
         self.win.save_settings()
         apply_theme(QApplication.instance(), s.theme)
         if engines_changed:
-            self.win.session.reset_engines(s.models_dir or None, s.tier_override or None)
+            self.win.session.reset_engines(s.models_dir or None, s.tier_override or None, s.model_cache_gb)
         super().accept()

@@ -177,14 +177,31 @@ class EngineHolder:
         engines = self._engines
         return engines.residency if engines is not None else None
 
-    def reset(self, models_dir: str | Path | None, tier_override: str | None) -> None:
-        """New folder or tier: the next job builds a fresh Engines (call on the GPU lane when one exists)."""
+    def reset(self, models_dir: str | Path | None, tier_override: str | None, cache_gb: float | None = None) -> None:
+        """New folder, tier or model memory (`cache_gb`; None keeps it): the next job builds a fresh Engines
+        (call on the GPU lane when one exists)."""
         with self._lock:
             if self._engines is not None:
                 self._engines.unload()
             self._engines = None
             self.models_dir = Path(models_dir) if models_dir else None
             self.tier_override = tier_override or None
+            if cache_gb is not None:
+                self.cache_gb = cache_gb
+
+    def auto_cache_gb(self) -> float:
+        """The model memory that setting 0 means here: the live manager's when it runs on the automatic budget,
+        else RAM less room for the OS and the app (the budget of CPU and every offload mode)."""
+        from app.inference.manager import GB
+
+        engines = self._engines
+        manager = getattr(engines, "_manager", None)
+        if manager is not None and not self.cache_gb:
+            return manager.budget_bytes / GB
+        from app.inference.manager import cache_budget_bytes
+        from app.models.hardware import read_ram
+
+        return cache_budget_bytes(read_ram()[0]) / GB
 
 
 @dataclass
