@@ -22,12 +22,12 @@ def manager():
     m.unload()
 
 
-def _peft_state(transformer_cls, folder, seed: int) -> dict:
+def _peft_state(transformer_cls, folder, seed: int, targets=_Z_TARGETS) -> dict:
     """A rank-4 LoRA on the attention projections, trained by nobody: random A and B, so it has an effect."""
     from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
 
     model = transformer_cls.from_pretrained(folder, torch_dtype=torch.float32)
-    config = LoraConfig(r=4, lora_alpha=4, target_modules=_Z_TARGETS, init_lora_weights=False)
+    config = LoraConfig(r=4, lora_alpha=4, target_modules=list(targets), init_lora_weights=False)
     torch.manual_seed(seed)
     model = inject_adapter_in_model(config, model)
     with torch.no_grad():
@@ -55,8 +55,21 @@ def loras(packs, tmp_path_factory):
         kohya[f"{base}.{'lora_down' if kind.startswith('A') else 'lora_up'}.weight"] = v
         kohya[f"{base}.alpha"] = torch.tensor(4.0)
     save_file(kohya, out / "ink_wash_kohya.safetensors")
-    k = _peft_state(Flux2Transformer2DModel, packs["klein"] / "transformer", 3)
+    k = _peft_state(Flux2Transformer2DModel, packs["klein"] / "transformer", 3, [*_Z_TARGETS, "to_out.0"])
     save_file({f"transformer.{n}": v for n, v in k.items()}, out / "klein_style.safetensors")
+    save_file({f"diffusion_model.{k}": v for k, v in z.items()}, out / "ink_wash_comfy.safetensors")
+    # Kohya keys for FLUX.2 use BFL's names: one fused qkv per stream, split by diffusers' converter
+    width = Flux2Transformer2DModel.load_config(packs["klein"] / "transformer")
+    inner = width["num_attention_heads"] * width["attention_head_dim"]
+    gen = torch.Generator().manual_seed(4)
+    save_file(
+        {
+            "lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight": torch.randn(4, inner, generator=gen),
+            "lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight": torch.randn(3 * inner, 4, generator=gen),
+            "lora_unet_double_blocks_0_img_attn_qkv.alpha": torch.tensor(4.0),
+        },
+        out / "klein_kohya.safetensors",
+    )
     torch.save(z, out / "ink_wash.pt")
     return out
 
@@ -96,11 +109,18 @@ def test_kohya_keys_load_like_peft_keys(manager, plans, painting, loras):
     assert np.abs(kohya_out.astype(int) - peft_out.astype(int)).max() <= 2
 
 
-def test_final_stage_lora(manager, plans, painting, loras):
+def test_comfyui_keys_load_like_peft_keys(manager, plans, painting, loras):
+    peft_out = _preview(manager, plans, painting, LoraSpec(loras / "ink_wash.safetensors", 1.0))
+    comfy_out = _preview(manager, plans, painting, LoraSpec(loras / "ink_wash_comfy.safetensors", 1.0))
+    assert np.array_equal(comfy_out, peft_out)
+
+
+@pytest.mark.parametrize("name", ["klein_style.safetensors", "klein_kohya.safetensors"])
+def test_final_stage_lora(manager, plans, painting, loras, name):
     plain = api.generate(manager, plans.final(), prompt="map", image=painting, seed=7)
-    spec = LoraSpec(loras / "klein_style.safetensors", 1.0)
+    spec = LoraSpec(loras / name, 1.0)
     styled = api.generate(manager, plans.final(loras=(spec,)), prompt="map", image=painting, seed=7)
-    assert not np.array_equal(plain, styled)
+    assert np.abs(styled.astype(int) - plain.astype(int)).mean() > 1.0
 
 
 def test_lora_for_another_base_is_refused_naming_both(manager, plans, painting, loras):
