@@ -1,6 +1,8 @@
 """LoRAs on the tiny packs: PEFT and Kohya files load, change the picture, weight 0 does not,
 switching keeps the pipeline, a LoRA for another base and a pickle file are refused."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -255,3 +257,14 @@ def test_style_loras_reach_their_engine_and_the_metadata(models_dir, loras, tmp_
     result = render(req, engines=Engines(models_dir))
     got = result.metadata["stages"]["preview"]["loras"]
     assert [(x["name"], x["weight"]) for x in got] == [("woodcut", 0.5)]  # the final's LoRA is not the preview's
+
+
+def test_lora_on_a_gguf_transformer(manager, plans, painting, loras):
+    plan = plans.preview(transformer_file=plans.packs["z_image_gguf"])
+    plain = api.generate(manager, plan, prompt="map", image=painting, strength=0.9, seed=5)
+    spec = LoraSpec(loras / "ink_wash.safetensors", 1.0)
+    lora_plan = replace(plan, loras=(spec,))
+    styled = api.generate(manager, lora_plan, prompt="map", image=painting, strength=0.9, seed=5)
+    key = api.family_module("z_image").pipeline_key(lora_plan)
+    assert "GGUF" in type(manager.pipeline(key, None).transformer.layers[0].attention.to_q.base_layer).__name__
+    assert np.abs(styled.astype(int) - plain.astype(int)).mean() > 1.0
