@@ -31,9 +31,9 @@ from typing import Any
 import torch
 
 from app.inference import loading
+from app.models.hardware import GB, cache_budget_bytes  # torch-free, so the window can show the budget too
 
 _EMBED_CACHE_SIZE = 32
-GB = 10**9  # decimal, as sizes are shown everywhere in the app
 _SMALL_FILE = 1 << 20  # configs and tokenizer files without a recorded sha256 are hashed here
 
 
@@ -51,26 +51,6 @@ class _Pipeline:
     placement: tuple[str, str] | None = None  # (device, offload) asked for
     applied: str = ""  # the offload mode loading.place used for it
     released: dict = field(default_factory=dict)  # name -> ComponentSpec freed by the lean text encoder policy
-
-
-def cache_budget_bytes(
-    ram_bytes: int | None, vram_bytes: int | None = None, *, weights_on_gpu: bool = False, setting_gb: float = 0
-) -> int:
-    """How many bytes of weights may stay resident. `setting_gb` > 0 (settings' model_cache_gb) wins.
-
-    CPU and every offload mode keep each resident weight in RAM (the GPU holds only what runs), so
-    the budget is the RAM less room for the OS and the app: 4 GB, or an eighth of a big machine.
-    With no offload on a GPU (`weights_on_gpu`) the weights live in VRAM: its size less room for
-    activations and the VAE decode (2 GB, or a sixth of a big card). Never under 1 GB.
-    """
-    if setting_gb and setting_gb > 0:
-        return int(setting_gb * GB)
-    if weights_on_gpu and vram_bytes:
-        room = vram_bytes - max(2 * GB, vram_bytes // 6)
-    else:
-        ram = ram_bytes or 8 * GB
-        room = ram - max(4 * GB, ram // 8)
-    return max(int(room), GB)
 
 
 def default_budget_bytes(*, device: str = "cpu", offloads: tuple[str, ...] = (), setting_gb: float = 0) -> int:

@@ -260,3 +260,26 @@ def _windows_ram() -> tuple[int | None, int | None]:  # pragma: no cover - Windo
     if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
         return None, None
     return int(status.ullTotalPhys), int(status.ullAvailPhys)
+
+
+GB = 10**9  # decimal, as sizes are shown everywhere in the app
+
+
+def cache_budget_bytes(
+    ram_bytes: int | None, vram_bytes: int | None = None, *, weights_on_gpu: bool = False, setting_gb: float = 0
+) -> int:
+    """How many bytes of weights may stay resident. `setting_gb` > 0 (settings' model_cache_gb) wins.
+
+    CPU and every offload mode keep each resident weight in RAM (the GPU holds only what runs), so
+    the budget is the RAM less room for the OS and the app: 4 GB, or an eighth of a big machine.
+    With no offload on a GPU (`weights_on_gpu`) the weights live in VRAM: its size less room for
+    activations and the VAE decode (2 GB, or a sixth of a big card). Never under 1 GB.
+    """
+    if setting_gb and setting_gb > 0:
+        return int(setting_gb * GB)
+    if weights_on_gpu and vram_bytes:
+        room = vram_bytes - max(2 * GB, vram_bytes // 6)
+    else:
+        ram = ram_bytes or 8 * GB
+        room = ram - max(4 * GB, ram // 8)
+    return max(int(room), GB)

@@ -192,15 +192,12 @@ class EngineHolder:
     def auto_cache_gb(self) -> float:
         """The model memory that setting 0 means here: the live manager's when it runs on the automatic budget,
         else RAM less room for the OS and the app (the budget of CPU and every offload mode)."""
-        from app.inference.manager import GB
+        from app.models.hardware import GB, cache_budget_bytes, read_ram
 
         engines = self._engines
         manager = getattr(engines, "_manager", None)
         if manager is not None and not self.cache_gb:
             return manager.budget_bytes / GB
-        from app.inference.manager import cache_budget_bytes
-        from app.models.hardware import read_ram
-
         return cache_budget_bytes(read_ram()[0]) / GB
 
 

@@ -40,3 +40,17 @@ def test_other_settings_keep_the_model_memory(window, qtbot):
     assert window.settings.model_cache_gb == 9
     window.session.engines.reset(None, None)  # a reset that names no budget keeps it
     assert window.session.engines.cache_gb == 9
+
+
+def test_the_automatic_budget_is_worked_out_without_torch():
+    """The Settings dialog shows the automatic model memory before any engine ran: that must not import torch
+    on the GUI thread (seconds of stall)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom app.ui.tasks import EngineHolder\n"
+        "gb = EngineHolder().auto_cache_gb()\nassert gb >= 1, gb\nassert 'torch' not in sys.modules\nprint('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
