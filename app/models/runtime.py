@@ -36,6 +36,7 @@ AI_PACKAGES = (
     "accelerate>=1.0",
     "gguf>=0.10",
     "safetensors>=0.4",
+    "peft>=0.17",  # diffusers' load_lora_weights needs the PEFT backend (LoRA styles)
     "huggingface_hub>=1.0",
     "psutil>=5.9",
     "nvidia-ml-py>=12.0",
