@@ -53,6 +53,7 @@ class Request:
     references: tuple[np.ndarray, ...] = ()
     strength: float = 0.6
     seed: int = 0
+    mask: np.ndarray | None = None  # repaint only where this is white (HxW, any size): app/inference/inpaint.py
 
 
 def generate(
@@ -69,15 +70,18 @@ def generate(
     progress=NULL_PROGRESS,
     cancel: CancelToken = NEVER,
     notes: list[str] | None = None,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render one image. Returns HxWx3 uint8 at the plan's size.
+
+    With `mask` (white = repaint) the family's inpainting pipeline repaints that region of `image`.
 
     `notes` (optional) receives one plain sentence per change the out-of-memory ladder made.
     Raises `Cancelled` when `cancel` fires (the pipeline stays usable), `OutOfMemory` when even
     the smallest setting does not fit.
     """
-    request = Request(prompt, negative, image, control, tuple(references or ()), float(strength), int(seed))
-    family = family_module(plan.family)
+    request = Request(prompt, negative, image, control, tuple(references or ()), float(strength), int(seed), mask)
+    family = family_module(plan.family, inpaint=mask is not None)
     notes = notes if notes is not None else []
     last_error: BaseException | None = None
     for attempt, note in oom_ladder(plan):
@@ -113,7 +117,8 @@ def _run_once(manager, family, plan: StagePlan, request: Request, progress, canc
     if key not in manager.resident():
         progress("load", 0, 1, f"Loading {family.LABEL}…")
     pipe = manager.pipeline(key, lambda m: family.build(m, plan))
-    lora.apply(pipe, plan.loras, family.LABEL)  # before placing: offload hooks then cover the adapters
+    # before placing: offload hooks then cover the adapters; fused only where the weights stay whole in memory
+    lora.apply(pipe, plan.loras, family.LABEL, fuse=plan.offload in ("none", "model"))
     manager.place(key, plan.device, plan.offload)
     loading.set_vae_tiling(pipe, plan.width, plan.height)
     callback = StepCallback(progress, cancel, family.LABEL)
@@ -175,7 +180,11 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "mps backend out of memory" in text)
 
 
-def family_module(name: str):
+def family_module(name: str, *, inpaint: bool = False):
+    if inpaint:
+        from app.inference import inpaint as inpainting
+
+        return inpainting.family(name)
     from app.inference.pipelines import flux2, flux2_klein, z_image
 
     families = {"z_image": z_image, "flux2_klein": flux2_klein, "flux2": flux2}

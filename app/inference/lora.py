@@ -158,10 +158,13 @@ def _mismatch(path: Path, label: str, why: str) -> InputError:
     return InputError(f"{path.name}: this LoRA was {made_for}, not {label} ({why})")
 
 
-def apply(pipe, loras, label: str) -> list[str]:
+def apply(pipe, loras, label: str, *, fuse: bool = True) -> list[str]:
     """Make exactly `loras` active on the pipeline's transformer, loading any not loaded yet.
 
-    Returns the adapter names now active. The same file given twice adds its weights.
+    Returns the adapter names now active. The same file given twice adds its weights. When the set
+    and weights are the same as for the previous image, the adapters are fused into the weights (one
+    matmul per layer instead of three); any change unfuses first. `fuse=False` (offloaded weights),
+    or a GGUF transformer (diffusers cannot merge into quantized weights), keeps them unfused.
     """
     transformer = pipe.transformer
     loaded = set(getattr(transformer, "peft_config", None) or {})
@@ -170,13 +173,20 @@ def apply(pipe, loras, label: str) -> list[str]:
         check_file(spec.path)
         name = adapter_name(spec.path)
         if name not in loaded:
+            unfuse(transformer)  # loading wraps layers: never on top of merged weights
             state = read(pipe, spec.path, label)
             pipe.load_lora_weights(state, adapter_name=name)
             loaded.add(name)
         weights[name] = weights.get(name, 0.0) + float(spec.weight)
     wanted = tuple(sorted(weights.items()))
     if getattr(transformer, "_mapbrush_loras", ()) == wanted:
+        if wanted and fuse and not is_fused(transformer) and can_fuse(transformer):
+            transformer.fuse_lora(adapter_names=list(weights))  # the set's weights, from set_adapters
+            transformer._mapbrush_fused = True
+        elif is_fused(transformer) and not fuse:
+            unfuse(transformer)
         return list(weights)
+    unfuse(transformer)
     if loaded:
         if weights:
             pipe.enable_lora()
@@ -185,3 +195,40 @@ def apply(pipe, loras, label: str) -> list[str]:
             pipe.disable_lora()
     transformer._mapbrush_loras = wanted
     return list(weights)
+
+
+def is_fused(transformer) -> bool:
+    return bool(getattr(transformer, "_mapbrush_fused", False))
+
+
+def unfuse(transformer) -> None:
+    """Subtract merged adapters from the weights again (PEFT's unmerge); nothing when none are merged."""
+    if is_fused(transformer):
+        transformer.unfuse_lora()
+        transformer._mapbrush_fused = False
+
+
+def is_gguf(transformer) -> bool:
+    """Whether the transformer holds GGUF-quantized layers (their weights cannot take a merged LoRA)."""
+    return any(type(p).__name__ == "GGUFParameter" for p in transformer.parameters())
+
+
+def can_fuse(transformer) -> bool:
+    """Fusing needs plain weights in memory: not GGUF, not on the meta device (sequential offload)."""
+    if is_gguf(transformer):
+        return False
+    return not any(p.device.type == "meta" for p in transformer.parameters())
+
+
+GGUF_NOTE = (
+    "LoRAs on a GGUF transformer stay unfused (diffusers cannot merge them into quantized weights): "
+    "they work, each step is a little slower"
+)
+
+
+def fuse_note(plan) -> str:
+    """The sentence the window and `doctor` show when a plan's LoRAs cannot be fused; "" when they can."""
+    file = getattr(plan, "transformer_file", None)
+    if plan.loras and file is not None and Path(file).suffix.lower() == ".gguf":
+        return GGUF_NOTE
+    return ""

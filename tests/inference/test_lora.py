@@ -268,3 +268,69 @@ def test_lora_on_a_gguf_transformer(manager, plans, painting, loras):
     key = api.family_module("z_image").pipeline_key(lora_plan)
     assert "GGUF" in type(manager.pipeline(key, None).transformer.layers[0].attention.to_q.base_layer).__name__
     assert np.abs(styled.astype(int) - plain.astype(int)).mean() > 1.0
+
+
+def _merged(pipe) -> list[bool]:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return [m.merged for m in pipe.transformer.modules() if isinstance(m, BaseTunerLayer)]
+
+
+def test_an_unchanged_set_is_fused_and_a_change_unfuses(plans, painting, loras):
+    """Fused (second image with the same set) gives the unfused pixels; switching or dropping the LoRA
+    unfuses, and the plain picture comes back: the merge is undone, the pipeline is not rebuilt."""
+    m = ModelManager()
+    try:
+        a, b = LoraSpec(loras / "ink_wash.safetensors", 0.8), LoraSpec(loras / "woodcut.safetensors", 1.0)
+        plain = _preview(m, plans, painting)
+        first = _preview(m, plans, painting, a)
+        pipe = m.pipeline(api.family_module("z_image").pipeline_key(plans.preview()), None)
+        builds = m.stats["pipeline_builds"]
+        assert not lora.is_fused(pipe.transformer) and not any(_merged(pipe))
+        fused = _preview(m, plans, painting, a)
+        assert lora.is_fused(pipe.transformer) and all(_merged(pipe))
+        assert np.abs(fused.astype(int) - first.astype(int)).max() <= 1
+        assert np.abs(fused.astype(int) - plain.astype(int)).mean() > 1.0  # the LoRA is still in the picture
+        assert np.array_equal(_preview(m, plans, painting, a), fused)  # stays fused
+        other = _preview(m, plans, painting, b)  # a change: unfused, then b alone
+        assert not lora.is_fused(pipe.transformer) and not any(_merged(pipe))
+        other_fused = _preview(m, plans, painting, b)
+        assert lora.is_fused(pipe.transformer)
+        assert np.abs(other_fused.astype(int) - other.astype(int)).max() <= 1
+        assert np.abs(other.astype(int) - first.astype(int)).mean() > 1.0
+        back = _preview(m, plans, painting)
+        assert not lora.is_fused(pipe.transformer)
+        assert np.abs(back.astype(int) - plain.astype(int)).max() <= 1
+        assert m.stats["pipeline_builds"] == builds
+    finally:
+        m.unload()
+
+
+def test_offloaded_plans_are_not_fused(plans, painting, loras):
+    m = ModelManager()
+    try:
+        a = LoraSpec(loras / "ink_wash.safetensors", 1.0)
+        for _ in range(2):
+            api.generate(m, plans.preview(loras=(a,), offload="group"), prompt="map", image=painting, seed=5)
+        pipe = m.pipeline(api.family_module("z_image").pipeline_key(plans.preview()), None)
+        assert not lora.is_fused(pipe.transformer)
+    finally:
+        m.unload()
+
+
+def test_loras_on_a_gguf_transformer_stay_unfused_and_say_so(plans, painting, loras):
+    m = ModelManager()
+    try:
+        plan = plans.preview(transformer_file=plans.packs["z_image_gguf"],
+                             loras=(LoraSpec(loras / "ink_wash.safetensors", 1.0),))  # fmt: skip
+        once = api.generate(m, plan, prompt="map", image=painting, strength=0.9, seed=5)
+        twice = api.generate(m, plan, prompt="map", image=painting, strength=0.9, seed=5)
+        pipe = m.pipeline(api.family_module("z_image").pipeline_key(plan), None)
+        assert lora.is_gguf(pipe.transformer) and not lora.can_fuse(pipe.transformer)
+        assert not lora.is_fused(pipe.transformer) and not any(_merged(pipe))
+        assert np.array_equal(once, twice)
+        assert "GGUF" in lora.fuse_note(plan) and "unfused" in lora.fuse_note(plan)
+        assert lora.fuse_note(plans.preview(loras=plan.loras)) == ""  # safetensors weights fuse
+        assert lora.fuse_note(replace(plan, loras=())) == ""  # no LoRA, nothing to say
+    finally:
+        m.unload()
