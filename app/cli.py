@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", type=Path,
                    help="output .png, .jpg, .webp, .svg or .pdf (default: <first input>-<style>.png)")  # fmt: skip
     add_render_options(r)
+    from app.cli_repaint import add_repaint_options
+
+    add_repaint_options(r)
 
     b = sub.add_parser("batch", help="render many map files: one map each (or per folder or day), and index.png")
     b.add_argument("inputs", nargs="+", type=Path, metavar="FILES_OR_FOLDERS",
@@ -293,8 +296,12 @@ def paper_of(args):
 
 
 def cmd_render(args) -> int:
+    from app.cli_repaint import cmd_repaint, wants_repaint
     from app.export.formats import VECTOR, check_output, format_of
     from app.jobs.render import render_to_file
+
+    if wants_repaint(args):  # --repaint-from PICTURE --repaint-mask MASK: part of a picture painted again
+        return cmd_repaint(args)
 
     inputs = list(args.inputs)
     if args.example:

@@ -299,8 +299,12 @@ class Engines:
         options: AIOptions,
         progress: Progress = NULL_PROGRESS,
         cancel: CancelToken = NEVER,
+        mask: np.ndarray | None = None,
     ) -> StageResult:
-        """Run one AI stage; the result is resized to `size` (the overlay is drawn afterwards, crisp)."""
+        """Run one AI stage; the result is resized to `size` (the overlay is drawn afterwards, crisp).
+
+        With `mask` (HxW, white = repaint) the stage's inpainting pipeline repaints that region of `sketch`
+        (app/jobs/repaint.py blends it back); the final stage then ignores `options.reference`."""
         from app.inference.api import generate
         from app.inference.fidelity import edge_f1
 
@@ -314,14 +318,18 @@ class Engines:
 
             from app.inference import lora
 
-            plan = replace(plan, loras=tuple(replace(s, path=lora.check_file(s.path)) for s in loras))
+            plan = replace(plan, loras=tuple(lora.resolved(s, self.store.root) for s in loras))
         if stage == "preview":
             init, references = sketch, []
         else:
-            init = options.reference if options.reference is not None else sketch
+            init = options.reference if options.reference is not None and mask is None else sketch
             references = [structure]
         tries = _AUTO_TRIES if options.auto_creativity else 1
         notes: list[str] = []
+        if plan.loras:
+            from app.inference import lora
+
+            notes.extend([lora.fuse_note(plan)] if lora.fuse_note(plan) else [])  # GGUF: LoRAs stay unfused
         st = self.tier.stage(stage)
         if model.model_id not in {st.model, *(o.model for o in st.optional)}:
             notes.append(
@@ -346,6 +354,7 @@ class Engines:
                     progress=progress,
                     cancel=cancel,
                     notes=notes,
+                    mask=mask,
                 )
             except AppError:
                 raise

@@ -276,6 +276,101 @@ def render(
                         overlay)  # fmt: skip
 
 
+def repaint(
+    req: RenderRequest,
+    job: Any,
+    *,
+    data: MapData | None = None,
+    engines: Any = None,
+    progress: Progress = NULL_PROGRESS,
+    cancel: CancelToken = NEVER,
+) -> RenderResult:
+    """Repaint the masked region of a picture (`job`: app.jobs.repaint.Repaint) with an AI stage: the mask at the
+    picture's size, the stage's inpainting pipeline, the new painting blended in at the mask's feathered edge,
+    then the crisp overlay drawn again. Outside the feather every pixel is the picture's as it was.
+
+    `req` is the request the picture was made with (its size is the picture's); its seed and AI options (prompt,
+    prompt_extra, creativity, steps, LoRAs) are the repaint's.
+    """
+    from app import __version__
+    from app.jobs import repaint as rp
+    from app.jobs.ai import AIOptions, Engines, build_prompt
+    from app.render.overlay import finish, layout_overlay
+
+    req.validate()
+    if job.stage not in ("preview", "final"):
+        raise InputError(f"cannot repaint with the '{job.stage}' engine (choose preview or final)")
+    w, h = req.size
+    if job.image.shape[:2] != (h, w):
+        raise InputError(f"the picture to repaint is {job.image.shape[1]}x{job.image.shape[0]}, not {w}x{h}")
+    style = request_style(req)
+    if data is None:
+        from app.jobs.surroundings import load_request
+
+        data = load_request(req, progress=progress, cancel=cancel)
+    cancel.check()
+    seed = req.seed if req.seed is not None else seed_for(data, style.name)
+    timings: dict[str, float] = {}
+    scene, layers, groups, notes = _scene_and_layers(req, data, style, timings, progress=progress, cancel=cancel)
+    warnings = list(data.warnings) + notes + list(job.warnings)
+    mask = rp.scale_mask(job.mask, req.size, warnings=warnings)
+    if not mask.any():
+        raise InputError("the repaint mask is blank at the picture's size: nothing to repaint")
+    feather = job.feather if job.feather is not None else rp.feather_for(req.size)
+    alpha = rp.feather_alpha(mask, feather)
+    base, keep = job.image, job.finished
+    if job.finished is None and job.metadata is not None:  # a finished MapBrush PNG: its overlay comes off first
+        from app.jobs.reference import clean_reference
+
+        base, why = clean_reference(job.image, job.metadata, data, user_styles_dir=req.user_styles_dir, cancel=cancel)
+        warnings.extend([why] if why else [])
+        keep = job.image
+
+    engines = engines or Engines()
+    opts = replace(req.ai or AIOptions(), reference=None, reference_metadata=None, guide="img2img")
+    if style.loras:
+        opts = replace(opts, loras=(*style.loras, *opts.loras))
+    template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
+    place, what = prompt_subject(req, data, groups)
+    prompt = build_prompt(template, place, opts.prompt_extra, what=what)
+    creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
+    t = time.perf_counter()
+    res = engines.run(job.stage, size=req.size, sketch=base, structure=layers.structure, prompt=prompt,
+                      negative=style.prompt.negative, creativity=creativity, threshold=style.prompt.fidelity_threshold,
+                      seed=seed, options=opts, progress=progress, cancel=cancel, mask=alpha > 0)  # fmt: skip
+    timings["repaint"] = time.perf_counter() - t
+    warnings.extend(res.notes)
+    painted = rp.blend(base, res.image, alpha)
+
+    t = time.perf_counter()
+    overlay = layout_overlay(scene, style.typography, image=layers.structure, layers=layers, labels=req.labels,
+                             scale_bar=req.scale_bar, north_arrow=req.north_arrow, profile=req.profile,
+                             cancel=cancel)  # fmt: skip
+    image = finish(painted, scene, style.typography, labels=req.labels, scale_bar=req.scale_bar,
+                   north_arrow=req.north_arrow, profile=req.profile, layout=overlay, progress=progress,
+                   cancel=cancel)  # fmt: skip
+    if keep is not None and keep.shape == image.shape:
+        outside = alpha <= 0.0
+        image[outside] = keep[outside]  # exactly the picture as it was, labels and all
+    timings["finish"] = time.perf_counter() - t
+
+    record = {"stage": job.stage, "seed": seed, "prompt": prompt, "share": round(rp.mask_share(mask), 4),
+              "feather": int(feather), "version": __version__, "mask_sha256": rp.mask_sha256(mask)}  # fmt: skip
+    record.update({k: res.info[k] for k in ("model", "variant", "steps", "strength", "resolution") if k in res.info})
+    if job.source:
+        record["from"] = job.source  # the base picture's name and sha256
+    if isinstance(job.metadata, dict) and job.metadata.get("app") == "mapbrush":
+        metadata = dict(job.metadata)  # the picture's own record (its stages, prompt, paper…), and this repaint
+    else:
+        ai_meta = {"stages": {job.stage: res.info}, "prompt": prompt, "negative_prompt": style.prompt.negative,
+                   "models": [f"{res.info['model']}:{res.info['variant']}"]}  # fmt: skip
+        metadata = _metadata(req, data, scene, style.name, job.stage, seed, scene.title, ai_meta, scene.subtitle)
+    metadata["repaints"] = [*(metadata.get("repaints") or []), record]
+    stages = {"before": base, job.stage: painted}
+    return RenderResult(image, metadata, data, scene, layers, painted, timings, warnings, stages, job.stage, groups,
+                        overlay)  # fmt: skip
+
+
 COVER_GRID = 64  # cells along the long side for measuring how much of the picture the data covers
 MIN_COVER = 0.01  # under this share of cells touched, the picture is mostly empty paper
 
