@@ -146,8 +146,9 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
                     help="preview from the painting (img2img) or from the structure image (controlnet)")  # fmt: skip
     ai.add_argument("--final-model", metavar="MODEL[:VARIANT]",
                     help="final engine: another final model, e.g. flux2-klein-9b (see `mapbrush doctor`)")  # fmt: skip
-    ai.add_argument("--lora", action="append", default=[], metavar="PATH[:WEIGHT]",
-                    help="a .safetensors LoRA for the engine named by --engine (auto: either), weight 1 unless given; "
+    ai.add_argument("--lora", action="append", default=[], metavar="PATH_OR_ID[:WEIGHT]",
+                    help="a .safetensors LoRA (or an imported one's id, see `models loras`) for the engine "
+                    "named by --engine (auto: either), weight 1 unless given; "
                     "repeatable, on top of the style's own")  # fmt: skip
     ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
     ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
@@ -389,11 +390,12 @@ def _cli_loras(args) -> tuple:
     """--lora PATH[:WEIGHT]: each for the stage --engine names (with auto, any AI stage that runs)."""
     from dataclasses import replace
 
-    from app.inference.lora import check_file, parse_cli
+    from app.inference.lora import parse_cli, resolved
 
     engine = args.engine if args.engine in ("preview", "final") else None
     specs = [parse_cli(text) for text in getattr(args, "lora", None) or ()]
-    return tuple(replace(spec, path=check_file(spec.path), engine=engine) for spec in specs)
+    models_dir = getattr(args, "models_dir", None)  # an id (imported LoRA, hub:…) is looked up there
+    return tuple(replace(resolved(spec, models_dir), engine=engine) for spec in specs)
 
 
 def _png_metadata(path: Path) -> dict | None:

@@ -40,6 +40,15 @@ def add_parsers(sub) -> None:
     mr = msub.add_parser("remove", help="delete a downloaded model variant (imported files are kept)")
     mr.add_argument("model")
     mr.add_argument("--variant", required=True)
+    lo = msub.add_parser("loras", help="the imported LoRAs: name, base model, size, sha256 (import, remove)")
+    lo.add_argument("--json", action="store_true")
+    lsub = lo.add_subparsers(dest="loras_command", metavar="ACTION")
+    lsub.add_parser("list", help="the imported LoRAs (the default)").add_argument("--json", action="store_true")
+    li = lsub.add_parser("import", help="check a .safetensors LoRA (or hub:owner/repo/file) and copy it in")
+    li.add_argument("file", help="a .safetensors file, or hub:owner/repo/path/file.safetensors")
+    lsub.add_parser("remove", help="delete an imported LoRA").add_argument("id")
+    il = msub.add_parser("import-lora", help="the same as `models loras import`")
+    il.add_argument("file", help="a .safetensors file, or hub:owner/repo/path/file.safetensors")
 
 
 def _store(models_dir: Path | None):
@@ -207,10 +216,52 @@ def _install_ai(args) -> int:
     return 0
 
 
+def _loras(args) -> int:
+    """`models loras [list|import FILE|remove ID]`."""
+    from app.models.download import human_bytes
+    from app.models.loras import LoraLibrary
+
+    lib = LoraLibrary(args.models_dir)
+    action = "import" if args.models_command == "import-lora" else (getattr(args, "loras_command", None) or "list")
+    if action == "import":
+        ref = str(args.file)
+        if ref.startswith("hub:"):
+            found = lib.import_hub(ref, on_bytes=lambda n: None)
+        else:
+            found = lib.import_file(Path(ref))
+        note = "" if found.engine else " (base model unknown: it is checked against the model when it runs)"
+        print(f"imported {found.id}: {found.base_label}, {human_bytes(found.size_bytes)}, sha256 {found.sha256}"
+              f" → {found.path}{note}")  # fmt: skip
+        return 0
+    if action == "remove":
+        lib.remove(args.id)
+        print(f"removed LoRA {args.id}")
+        return 0
+    files = lib.list()
+    if getattr(args, "json", False):
+        rows = [{"id": f.id, "name": f.name, "base": f.base_label, "engine": f.engine, "size": f.size_bytes,
+                 "sha256": f.sha256, "path": str(f.path), "source": f.source} for f in files]  # fmt: skip
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not files:
+        print(f"no LoRAs imported yet (import one with: mapbrush models loras import FILE.safetensors)\n"
+              f"LoRA folder: {lib.root}")  # fmt: skip
+        return 0
+    rows = [("id", "name", "base model", "size", "sha256")]
+    rows += [(f.id, f.name, f.base_label, human_bytes(f.size_bytes), f.sha256) for f in files]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"\nLoRA folder: {lib.root}; use one with --lora ID[:WEIGHT] or a style's [[loras]] id = \"ID\"")
+    return 0
+
+
 def cmd_models(args) -> int:
     action = args.models_command or "list"
     if action == "install-ai":
         return _install_ai(args)
+    if action in ("loras", "import-lora"):
+        return _loras(args)
     sc = _store(args.models_dir)
     if action == "list":
         return _models_list(sc, getattr(args, "json", False))

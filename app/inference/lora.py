@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +26,22 @@ class LoraSpec:
     path: Path
     weight: float = 1.0
     engine: str | None = None  # "preview" | "final"; None: whichever AI stage runs
+    ref: str = ""  # an imported LoRA's id (lora:ID, ID) or hub:owner/repo/file; `path` is set by `resolved`
 
     @property
     def name(self) -> str:
         return Path(self.path).stem
+
+
+def resolved(spec: LoraSpec, models_dir=None) -> LoraSpec:
+    """The spec with `path` the checked file: an id looked up among the imported LoRAs (app/models/loras.py)."""
+    from dataclasses import replace
+
+    if spec.ref:
+        from app.models.loras import LoraLibrary
+
+        spec = replace(spec, path=LoraLibrary(models_dir).resolve(spec.ref))
+    return replace(spec, path=check_file(spec.path))
 
 
 def parse_cli(text: str) -> LoraSpec:
@@ -45,6 +55,10 @@ def parse_cli(text: str) -> LoraSpec:
         except ValueError:
             if not (len(head) == 1 and head.isalpha()):
                 raise InputError(f"--lora {text}: the weight after ':' must be a number, like {head}:0.8") from None
+    from app.models.loras import is_ref
+
+    if is_ref(path):
+        return LoraSpec(Path(path), weight, ref=path)
     return LoraSpec(Path(path).expanduser(), weight)
 
 
@@ -79,39 +93,22 @@ def adapter_name(path: Path) -> str:
 
 def info(spec: LoraSpec) -> dict:
     """What the picture's metadata records of a LoRA."""
-    return {"name": spec.name, "sha256": sha256(spec.path), "weight": float(spec.weight)}
-
-
-def _header(path: Path) -> tuple[dict, dict]:
-    """(tensor name -> shape, __metadata__) from the safetensors header."""
-    try:
-        with Path(path).open("rb") as fh:
-            (n,) = struct.unpack("<Q", fh.read(8))
-            header = json.loads(fh.read(n))
-    except (OSError, ValueError, struct.error) as exc:
-        raise InputError(f"{path}: not a readable safetensors file ({exc})") from None
-    meta = header.pop("__metadata__", None) or {}
-    return {k: v.get("shape", []) for k, v in header.items()}, meta
+    out = {"name": spec.name, "sha256": sha256(spec.path), "weight": float(spec.weight)}
+    if spec.ref:
+        out["id"] = spec.ref
+    return out
 
 
 def guess_base(path: Path) -> str:
-    """The base model a LoRA file was made for, from its metadata or key names; "" when unknown."""
-    keys, meta = _header(path)
-    for field in ("modelspec.architecture", "ss_base_model_version", "base_model"):
-        if meta.get(field):
-            return str(meta[field])
-    text = " ".join(keys).replace("_", ".")
-    if "noise.refiner" in text or "context.refiner" in text or ".attention.to.q" in text:
-        return "Z-Image"
-    if any(w in text for w in ("single.transformer.blocks", "single.blocks", "double.blocks", "img.attn")):
-        return "FLUX"
-    if "down.blocks" in text or "input.blocks" in text:
-        return "Stable Diffusion"
-    if "transformer.blocks" in text and ".attn." in text:  # FLUX's diffusers names (SD3 shares them)
-        return "FLUX"
-    if "lora.te" in text and "unet" in text:
-        return "Stable Diffusion"
-    return ""
+    """The base model a LoRA file was made for ("Z-Image", "FLUX.2", "FLUX"…), from its header; "" when unknown."""
+    from app.models import loras
+
+    try:
+        keys, meta = loras.read_header(path)
+    except InputError:
+        return ""
+    base = loras.guess_base(keys, meta)
+    return loras.base_label(base) if base else ""
 
 
 def read(pipe, path: Path, label: str) -> dict:

@@ -11,6 +11,9 @@ file) with a weight; `mapbrush render --lora` adds more on top:
     engine = "final"            # "preview" (Z-Image) or "final" (FLUX.2 Klein)
     path = "loras/ink-wash.safetensors"
     weight = 0.8                # -2..2, default 1; 0 has no effect
+
+or, instead of `path`, `id = "ink-wash"`: a LoRA imported with `mapbrush models loras import FILE`
+(or `id = "hub:owner/repo/file.safetensors"` once imported from the hub).
 """
 
 from __future__ import annotations
@@ -174,7 +177,7 @@ def _style(doc: dict, path: Path) -> Style:
 
 
 def _loras(value: Any, path: Path) -> tuple:
-    """`[[loras]]`: engine, path (relative to the style file), weight."""
+    """`[[loras]]`: engine, path (relative to the style file) or id (an imported LoRA, hub:…), weight."""
     from app.inference.lora import LoraSpec
 
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
@@ -182,19 +185,25 @@ def _loras(value: Any, path: Path) -> tuple:
     out = []
     for i, t in enumerate(value, 1):
         field = f"loras[{i}]"
-        unknown = set(t) - {"engine", "path", "weight"}
+        unknown = set(t) - {"engine", "path", "id", "weight"}
         if unknown:
-            raise _Bad(f"{field}.{sorted(unknown)[0]}", "unknown key (known: engine, path, weight)")
+            raise _Bad(f"{field}.{sorted(unknown)[0]}", "unknown key (known: engine, path, id, weight)")
         if t.get("engine") not in ("preview", "final"):
             raise _Bad(f"{field}.engine", f'{t.get("engine")!r} must be "preview" or "final"')
+        weight = t.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not -2 <= weight <= 2:
+            raise _Bad(f"{field}.weight", f"{weight!r} must be a number between -2 and 2")
+        if "id" in t:  # an imported LoRA (`mapbrush models loras`) or hub:owner/repo/file, resolved when it runs
+            ref = t["id"]
+            if "path" in t or not isinstance(ref, str) or not ref.strip():
+                raise _Bad(f"{field}.id", "give either path or id: an imported LoRA's id, or hub:owner/repo/file")
+            out.append(LoraSpec(Path(ref), float(weight), t["engine"], ref=ref.strip()))
+            continue
         file = t.get("path")
         if not isinstance(file, str) or not file:
             raise _Bad(f"{field}.path", "must be the path of a .safetensors file")
         if not file.lower().endswith(".safetensors"):
             raise _Bad(f"{field}.path", f"{file!r}: only .safetensors LoRAs are loaded (never pickle files)")
-        weight = t.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not -2 <= weight <= 2:
-            raise _Bad(f"{field}.weight", f"{weight!r} must be a number between -2 and 2")
         full = Path(file).expanduser()
         full = full if full.is_absolute() else Path(path).parent / full
         out.append(LoraSpec(full, float(weight), t["engine"]))

@@ -334,3 +334,23 @@ def test_loras_on_a_gguf_transformer_stay_unfused_and_say_so(plans, painting, lo
         assert lora.fuse_note(replace(plan, loras=())) == ""  # no LoRA, nothing to say
     finally:
         m.unload()
+
+
+def test_a_style_names_an_imported_lora_by_id(models_dir, loras, tmp_path):
+    import hashlib
+
+    from app.cli import example_inputs
+    from app.jobs.ai import Engines
+    from app.jobs.render import RenderRequest, render
+    from app.models.loras import LoraLibrary
+
+    LoraLibrary(models_dir).import_file(loras / "woodcut.safetensors")
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    (styles / "inky.toml").write_text(_STYLE + '[[loras]]\nengine = "preview"\nid = "woodcut"\nweight = 0.5\n')
+    req = RenderRequest(
+        inputs=example_inputs(), style="inky", size=(64, 64), engine="preview", seed=3, user_styles_dir=styles
+    )
+    got = render(req, engines=Engines(models_dir)).metadata["stages"]["preview"]["loras"]
+    digest = hashlib.sha256((loras / "woodcut.safetensors").read_bytes()).hexdigest()
+    assert got == [{"name": "woodcut", "sha256": digest, "weight": 0.5, "id": "woodcut"}]
