@@ -102,6 +102,7 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
             how = f"use it with --final-model {mid}" if have else f"mapbrush models download {mid} --variant {variant}"
             state = "installed" if have else "not installed"
             facts.append((f"Optional {stage.name}", f"{entry.name} {variant} ({terms}) — {state}; {how}"))
+    facts.append(("LoRAs", lora_line(catalog, store, tier)))
     usage = store.disk_usage()
     facts.append(
         ("Models folder", f"{usage.root} ({human_bytes(usage.used_bytes)} used, {human_bytes(usage.free_bytes)} free)")
@@ -120,6 +121,28 @@ def diagnose(hardware: Hardware, catalog: Catalog, store: ModelStore, tier: Tier
         )
     steps = list(dict.fromkeys(steps))
     return DoctorReport(tuple(facts), tuple(steps), ok=ready and not hardware.diagnosis())
+
+
+def lora_line(catalog: Catalog, store: ModelStore, tier: Tier) -> str:
+    """How many LoRAs are imported, and whether they can be fused: not into a GGUF transformer (diffusers merges
+    a LoRA only into plain weights), where they run unfused, a little slower."""
+    from app.errors import InputError
+    from app.models.loras import LoraLibrary
+
+    try:
+        n = len(LoraLibrary(store.root).list())
+    except InputError as exc:
+        return exc.one_line()
+    gguf = []
+    for stage in (tier.preview, tier.final):
+        variant = catalog.models[stage.model].variants.get(stage.variant) if stage.enabled and stage.model else None
+        if variant is not None and variant.format == "gguf":
+            gguf.append(stage.name)
+    line = f"{n} imported (mapbrush models loras)"
+    if gguf:
+        return line + (f"; on the {' and '.join(gguf)} engine's GGUF transformer they stay unfused (diffusers "
+                       "cannot merge a LoRA into GGUF weights): they work, a little slower")  # fmt: skip
+    return line + "; fused into the weights while the set stays the same"
 
 
 def _torch_line(hw: Hardware) -> str:

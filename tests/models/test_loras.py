@@ -166,3 +166,30 @@ def test_cli_lists_imports_and_removes(files, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "pickle" in err and "Traceback" not in err
     assert main(["models", "--models-dir", models, "loras", "remove", "ink_wash"]) == 0
     assert [f.id for f in LoraLibrary(models).list()] == ["klein_style"]
+
+
+def test_doctor_says_whether_loras_fuse(files, tmp_path):
+    import dataclasses
+
+    from app.models.catalog import load_catalog
+    from app.models.doctor import diagnose
+    from app.models.hardware import GIB, Gpu, Hardware
+    from app.models.store import ModelStore
+    from app.models.tiers import choose_tier
+
+    catalog = load_catalog()
+    LoraLibrary(tmp_path / "m").import_file(files["z"])
+    store = ModelStore(catalog, tmp_path / "m")
+
+    def line(vram_gb):
+        gpu = Gpu(0, "GPU", vram_gb * GIB, vram_gb * GIB, (8, 9))
+        hw = Hardware(system="Linux", ram_total=64 * GIB, gpus=(gpu,), nvidia_driver="570.1", driver_cuda=(12, 8))
+        tier = choose_tier(dataclasses.replace(hw, torch_installed=True, torch_cuda="12.8"), catalog)
+        text = diagnose(hw, catalog, store, tier).lines()
+        formats = {catalog.models[s.model].variants[s.variant].format for s in (tier.preview, tier.final) if s.enabled}
+        return next(t for t in text if t.startswith("LoRAs")), formats
+
+    small, formats = line(8)
+    assert "gguf" in formats and "1 imported" in small and "GGUF" in small and "unfused" in small
+    big, formats = line(80)
+    assert "gguf" not in formats and "1 imported" in big and "fused into the weights" in big
