@@ -33,6 +33,7 @@ class AIOptions:
     reference_metadata: dict | None = None  # its `mapbrush` metadata when it is a finished PNG (overlay removed)
     final_model: str | None = None  # "model[:variant]" for the final stage; None → the tier's
     loras: tuple = ()  # app.inference.lora.LoraSpec: the style's, then --lora; engine None → every AI stage
+    style_reference: np.ndarray | None = None  # "paint it like this picture": the final's second reference image
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,9 @@ class Engines:
         else:
             init = options.reference if options.reference is not None and mask is None else sketch
             references = [structure]
+            if options.style_reference is not None:  # [map, style, line art]: the prompt says which is which
+                references = [fit_reference(options.style_reference, plan.width, plan.height), structure]
+                prompt = style_reference_prompt(prompt)
         tries = _AUTO_TRIES if options.auto_creativity else 1
         notes: list[str] = []
         if plan.loras:
@@ -386,11 +390,39 @@ class Engines:
             "guide": "controlnet" if plan.use_controlnet else "img2img",
             "fidelity": round(float(score), 4),
         }
+        if stage == "final":
+            info["references"] = ["map", *(["style image"] if options.style_reference is not None else []),
+                                  "line art"]  # fmt: skip
+            if options.style_reference is not None:
+                info["prompt"] = prompt  # the one the model saw, saying which image is which
         if plan.loras:
             from app.inference import lora
 
             info["loras"] = [lora.info(spec) for spec in plan.loras]
         return StageResult(image, info, notes)
+
+
+def style_reference_prompt(prompt: str) -> str:
+    """The final's prompt when a style image rides along: image 1 gives the map, image 2 only the style."""
+    return (
+        "Image 1 is the map: keep its layout, coastlines, water, roads and places exactly. Image 2 gives only the "
+        "style: paint the map in its colours, brushwork and texture, without taking anything it shows. "
+        f"Image 3 is the map's line art. {prompt}"
+    )
+
+
+def fit_reference(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A style picture cropped to the stage's aspect (centre) and scaled to its size: the brushwork is not
+    stretched, and the model gets as many pixels of it as of the map."""
+    from PIL import Image
+
+    img = Image.fromarray(np.asarray(image, np.uint8)[..., :3])
+    w, h = img.size
+    aspect = width / height
+    cw, ch = (round(h * aspect), h) if w / h > aspect else (w, round(w / aspect))
+    left, top = (w - cw) // 2, (h - ch) // 2
+    img = img.crop((left, top, left + max(1, cw), top + max(1, ch)))
+    return np.asarray(img.resize((width, height), Image.Resampling.LANCZOS))
 
 
 _OFFLOAD_ORDER = ("none", "model", "group", "sequential")

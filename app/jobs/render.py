@@ -218,6 +218,10 @@ def render(
             from app.styles.palette_image import load_image, transfer_palette
 
             styled = stages["sketch_styled"] = transfer_palette(sketch, load_image(req.style_image))
+        if req.style_image is not None and "final" in wanted:  # FLUX.2 Klein sees the picture itself
+            from app.styles.palette_image import load_image
+
+            opts = replace(opts, style_reference=load_image(req.style_image))
         for stage in wanted:
             t = time.perf_counter()
             res = engines.run(
