@@ -39,6 +39,7 @@ class Settings:
     cache_dir: str = ""  # "" → the user cache folder (env MAPBRUSH_CACHE_DIR)
     cache_max_age_days: int = 30  # fetched data older than this is fetched again (used offline when it must)
     model_cache_gb: int = 0  # GB of model weights kept resident; 0 → from the machine's RAM and VRAM
+    style_loras: list[str] = field(default_factory=list)  # LoRAs attached to styles: "style:lora id:weight:engine"
 
     @classmethod
     def path(cls, config_dir: Path | None = None) -> Path:

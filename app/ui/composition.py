@@ -61,6 +61,9 @@ class Composition:
     final_model: str = ""  # "model:variant" for the final stage; "" → the tier's
     frame_group: int = 0  # data in groups far apart: 0 → frame all of it, N → group N only
     terrain: bool = False  # relief under the map (elevation tiles)
+    style_image: str = ""  # "paint it like this picture": a picture's path ("" → none)
+    # imported LoRAs attached to styles: (style, LoRA id, weight, engine "preview"|"final"|""); the settings keep them
+    loras: tuple[tuple[str, str, float, str], ...] = ()
 
     def with_(self, **changes: Any) -> Composition:
         return replace(self, **changes)
@@ -69,8 +72,18 @@ class Composition:
         """This composition without the AI-only choices: what the procedural sketch depends on."""
         size = self.custom_size if self.aspect not in ASPECTS or ASPECTS[self.aspect] is None else (0, 0)
         return replace(
-            self, creativity=None, prompt_extra="", prompt="", guide="auto", final_model="", custom_size=size
+            self, creativity=None, prompt_extra="", prompt="", guide="auto", final_model="", custom_size=size, loras=()
         )
+
+    def style_loras(self, style: str | None = None) -> list[tuple[str, float, str]]:
+        """(id, weight, engine) of the LoRAs attached to `style` (the current one by default)."""
+        style = style or self.style
+        return [(lid, w, e) for s, lid, w, e in self.loras if s == style]
+
+    def with_style_loras(self, items, style: str | None = None) -> Composition:
+        style = style or self.style
+        kept = tuple(x for x in self.loras if x[0] != style)
+        return replace(self, loras=kept + tuple((style, lid, float(w), e) for lid, w, e in items))
 
     # ----- to a request ---------------------------------------------------------------------------
     def aspect_ratio(self) -> float:
@@ -115,6 +128,7 @@ class Composition:
             user_styles_dir=user_styles_dir(),
             frame=self.frame_group or None,
             terrain=self.terrain,
+            style_image=Path(self.style_image) if self.style_image else None,
         )
 
     def ai_options(self, reference=None, reference_metadata: dict | None = None):
@@ -128,7 +142,14 @@ class Composition:
             reference=reference,
             guide=self.guide,
             final_model=self.final_model or None,
+            loras=self.lora_specs(),
         )
+
+    def lora_specs(self) -> tuple:
+        """The current style's attached LoRAs as app.inference.lora.LoraSpec (ids, resolved when the stage runs)."""
+        from app.inference.lora import LoraSpec  # torch-free
+
+        return tuple(LoraSpec(Path(lid), w, e or None, ref=lid) for lid, w, e in self.style_loras())
 
     # ----- the settings file ----------------------------------------------------------------------
     @classmethod
@@ -136,7 +157,8 @@ class Composition:
         """The framing and layers the person left the window with (app.settings.Settings)."""
         aspect = settings.aspect if settings.aspect in ASPECTS else cls.aspect
         hidden = frozenset(n for n in settings.hidden_layers if n in LAYER_GROUPS)
-        c = cls(style=style, aspect=aspect, custom_size=(settings.size[0], settings.size[1]), hidden=hidden)
+        c = cls(style=style, aspect=aspect, custom_size=(settings.size[0], settings.size[1]), hidden=hidden,
+                loras=loras_from_settings(getattr(settings, "style_loras", [])))  # fmt: skip
         return c.with_(custom_size=c.output_size())
 
     def remember(self, settings) -> None:
@@ -144,6 +166,7 @@ class Composition:
         settings.style, settings.aspect = self.style, self.aspect
         settings.size = list(self.output_size())
         settings.hidden_layers = sorted(self.hidden)
+        settings.style_loras = [f"{s}:{lid}:{w:g}:{e}" for s, lid, w, e in self.loras]
 
     # ----- from a PNG's metadata ------------------------------------------------------------------
     @classmethod
@@ -169,6 +192,56 @@ class Composition:
         if isinstance(meta.get("creativity"), int | float):
             changes["creativity"] = float(meta["creativity"])
         return c.with_(**changes)
+
+
+def loras_from_settings(entries: list[str]) -> tuple[tuple[str, str, float, str], ...]:
+    """Settings' `style_loras` ("style:id:weight:engine") as Composition.loras; malformed entries are skipped."""
+    out = []
+    for entry in entries:
+        parts = entry.split(":")
+        if len(parts) != 4:
+            continue
+        try:
+            out.append((parts[0], parts[1], float(parts[2]), parts[3] if parts[3] in ("preview", "final") else ""))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+def restore_extras(meta: dict, folders: list[Path], library, own_shas: set[str]) -> tuple[list, str, list[str]]:
+    """What a PNG's metadata says about LoRAs and the style image, found on this computer.
+
+    Returns ([(id, weight, engine)] of imported LoRAs matched by sha256 (the style's own, `own_shas`, left out:
+    the style adds them itself), the style image's path ("" when none or not found) and one note per thing
+    that could not be restored."""
+    from app.models.loras import sha256_file
+
+    notes: list[str] = []
+    by_sha = {f.sha256: f for f in library.list()} if library is not None else {}
+    loras: list[tuple[str, float, str]] = []
+    stages = meta.get("stages") if isinstance(meta.get("stages"), dict) else {}
+    for stage, info in stages.items():
+        for rec in (info or {}).get("loras", []) if isinstance(info, dict) else []:
+            if not isinstance(rec, dict) or rec.get("sha256") in own_shas:
+                continue
+            found = by_sha.get(rec.get("sha256"))
+            weight = float(rec["weight"]) if isinstance(rec.get("weight"), int | float) else 1.0
+            if found is None:
+                notes.append(f"LoRA {rec.get('name', '?')} is not imported here (Models → LoRAs… imports it)")
+            elif all(x[0] != found.id for x in loras):
+                loras.append((found.id, weight, stage if stage in ("preview", "final") else ""))
+    path = ""
+    info = meta.get("style_image")
+    if isinstance(info, dict) and isinstance(info.get("name"), str):
+        name = Path(info["name"]).name
+        for folder in folders:
+            cand = Path(folder) / name
+            if cand.is_file() and (not info.get("sha256") or sha256_file(cand) == info["sha256"]):
+                path = str(cand)
+                break
+        else:
+            notes.append(f"the style image {name} was not found beside the picture")
+    return loras, path, notes
 
 
 def aspect_name(w: int, h: int) -> str:

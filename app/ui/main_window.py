@@ -186,9 +186,12 @@ class MainWindow(QMainWindow):
         comp = Composition.from_metadata(meta, base=self.session.composition)
         if comp.style not in self.style_panel.cards:
             comp = comp.with_(style=self.session.composition.style)
-        self.apply_composition(comp)
         loaded = {f.path.name for f in self.session.files}
         folders = [png.parent] + [f.path.parent for f in self.session.files]
+        loras, style_image, extra_notes = self._restore_extras(meta, comp.style, folders)
+        self.apply_composition(comp.with_(style_image=style_image))
+        if meta.get("stages"):  # an AI picture: its LoRAs replace the style's attached ones
+            self.set_style_loras(loras, comp.style)
         found, missing = [], []
         for inp in meta.get("inputs", []):
             name = inp.get("name") if isinstance(inp, dict) else None
@@ -204,8 +207,39 @@ class MainWindow(QMainWindow):
             text += f"; open {', '.join(map(str, missing))} to re-render it"
         if frame_note:
             text += f"; {frame_note}"
+        for note in extra_notes:
+            text += f"; {note}"
         self.messages.show_message(text, level="info")
         return found
+
+    def _restore_extras(self, meta: dict, style: str, folders: list[Path]) -> tuple[list, str, list[str]]:
+        """The PNG's imported LoRAs (by sha256; the style's own left to the style) and its style image."""
+        from app.inference import lora
+        from app.models.loras import LoraLibrary
+        from app.ui.composition import restore_extras
+
+        library = LoraLibrary(self.settings.models_dir or None)
+        own = set()
+        for spec in getattr(self.session.styles.get(style), "loras", ()):
+            try:
+                own.add(lora.sha256(lora.resolved(spec, self.settings.models_dir or None).path))
+            except (AppError, OSError):
+                continue
+        try:
+            return restore_extras(meta, folders, library, own)
+        except AppError as exc:
+            return [], "", [exc.one_line()]
+
+    def set_style_loras(self, items, style: str | None = None) -> None:
+        """Attach imported LoRAs ((id, weight, engine)) to a style; kept in the settings, used by the AI renders."""
+        c = self.session.composition.with_style_loras(items, style)
+        c.remember(self.settings)
+        self.session.set_composition(c)
+
+    def manage_loras(self) -> None:
+        from app.ui.loras_dialog import LorasDialog
+
+        LorasDialog(self).open()
 
     def open_dialog(self) -> None:
         start = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else ""

@@ -22,6 +22,7 @@ def build_menus(win) -> None:
 
     models = bar.addMenu("&Models")
     _action(win, models, "&Manage models…", win.manage_models)
+    _action(win, models, "&LoRAs…", win.manage_loras)
 
     settings = bar.addMenu("&Settings")
     _action(win, settings, "&Preferences…", lambda: _settings(win), QKeySequence.StandardKey.Preferences)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.jobs.ai import build_prompt
 from app.ui.composition import Composition
 from app.ui.images import thumbnail
+from app.ui.style_image_box import StyleImageBox
 
 CARD_ICON = QSize(150, 112)
 GUIDES = (
@@ -132,6 +133,10 @@ class StylePanel(QWidget):
         self.final_model.setToolTip("The model that paints the final render")
         self.final_model.currentIndexChanged.connect(self.changed)
         form.addRow("Final model", self.final_model)
+        self.style_image = StyleImageBox(ai_box)
+        self.style_image.setObjectName("style_image")
+        self.style_image.changed.connect(lambda _path: self.changed.emit())
+        form.addRow("Like this", self.style_image)
         self._form = form
         form.setRowVisible(self.final_model, False)  # shown when this machine has more than one to offer
         lay.addWidget(ai_box)
@@ -256,6 +261,7 @@ class StylePanel(QWidget):
             seed_locked=self.lock.isChecked() and seed is not None,
             guide=self.guide.currentData() or "auto",
             final_model=self.final_model.currentData() or "",
+            style_image=self.style_image.path,
         )
 
     def apply(self, c: Composition) -> None:
@@ -278,4 +284,6 @@ class StylePanel(QWidget):
         self.seed.setText("" if c.seed is None else str(c.seed))
         self.lock.setChecked(c.seed_locked)
         self.prompt_extra.setText(c.prompt_extra)
+        if c.style_image != self.style_image.path:
+            self.style_image.set_path(c.style_image)
         del blockers
