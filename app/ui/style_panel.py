@@ -136,7 +136,7 @@ class StylePanel(QWidget):
         self.style_image = StyleImageBox(ai_box)
         self.style_image.setObjectName("style_image")
         self.style_image.changed.connect(lambda _path: self.changed.emit())
-        form.addRow("Like this", self.style_image)
+        form.addRow("Style image", self.style_image)
         self._form = form
         form.setRowVisible(self.final_model, False)  # shown when this machine has more than one to offer
         lay.addWidget(ai_box)
