@@ -81,7 +81,24 @@ def generate(
     the smallest setting does not fit.
     """
     request = Request(prompt, negative, image, control, tuple(references or ()), float(strength), int(seed), mask)
-    family = family_module(plan.family, inpaint=mask is not None)
+    out, _ = run_ladder(manager, plan, request, progress=progress, cancel=cancel, notes=notes)
+    if out.shape[:2] != (plan.height, plan.width):
+        out = _resize(out, plan.width, plan.height)
+    return out
+
+
+def run_ladder(
+    manager: ModelManager,
+    plan: StagePlan,
+    request: Request,
+    *,
+    progress=NULL_PROGRESS,
+    cancel: CancelToken = NEVER,
+    notes: list[str] | None = None,
+) -> tuple[np.ndarray, StagePlan]:
+    """`request` down the out-of-memory ladder from `plan`: (image at the size of the attempt that fitted, that
+    attempt's plan). A caller painting many tiles starts the next one from the returned plan."""
+    family = family_module(plan.family, inpaint=request.mask is not None)
     notes = notes if notes is not None else []
     last_error: BaseException | None = None
     for attempt, note in oom_ladder(plan):
@@ -103,9 +120,7 @@ def generate(
             manager.evict_others(keep=key)
             free_memory()
             continue
-        if out.shape[:2] != (plan.height, plan.width):
-            out = _resize(out, plan.width, plan.height)
-        return out
+        return out, attempt
     raise OutOfMemory(
         f"Not enough memory for the {plan.stage} image even at the smallest size and with the most offloading. "
         "Close other programs using the GPU, or choose a smaller output size."
