@@ -66,6 +66,9 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatus(self)
         self._build_layout()
         self._build_actions_row()
+        from app.ui import repaint
+
+        self.repaint = repaint.attach(self)  # brush an area of the Preview/Final, Repaint; Undo (Ctrl+Z)
         from app.ui.menus import build_menus
 
         build_menus(self)
