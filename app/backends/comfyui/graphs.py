@@ -55,7 +55,7 @@ NODES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[tuple
         ("seed", "~control_after_generate", "steps", "cfg", "sampler_name", "scheduler", "denoise"),
         (("LATENT", "LATENT"),),
     ),
-    "SaveImage": ((("images", "IMAGE"),), ("filename_prefix",), ()),
+    "SaveImage": ((("images", "IMAGE"),), ("filename_prefix",), (("images", "IMAGE"),)),  # ComfyUI 0.30: an output
     "EmptySD3LatentImage": ((), ("width", "height", "batch_size"), (("LATENT", "LATENT"),)),
     "ModelPatchLoader": ((), ("name",), (("MODEL_PATCH", "MODEL_PATCH"),)),
     "QwenImageDiffsynthControlnet": (
