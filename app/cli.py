@@ -150,6 +150,9 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
                     help="a .safetensors LoRA (or an imported one's id, see `models loras`) for the engine "
                     "named by --engine (auto: either), weight 1 unless given; "
                     "repeatable, on top of the style's own")  # fmt: skip
+    ai.add_argument("--upscale", choices=["auto", "on", "off"], default="auto",
+                    help="repaint a large export in tiles at the model's resolution, guided by the full-size "
+                    "painting (auto: when it is over 1.5x the AI picture; off: plain enlargement)")  # fmt: skip
     ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
     ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
 
@@ -274,6 +277,7 @@ def render_request(args, inputs: list[Path]):
         terrain=args.terrain,
         user_styles_dir=args.styles_dir or user_styles_dir(),
         style_image=args.style_image,
+        upscale=args.upscale,
     )
     if args.engine != "procedural":
         req.ai = _ai_options(args)

@@ -84,6 +84,7 @@ def format_parameters(metadata: Mapping[str, Any]) -> str:
         ("Steps", metadata.get("steps")),
         ("Model", _models(metadata.get("models"))),
         ("Tier", metadata.get("tier")),
+        ("Upscale", _upscale(metadata.get("upscale"))),
         ("Inputs", _inputs(metadata.get("inputs"))),
         ("Bounds", _bounds(metadata.get("bounds"))),
         ("CRS", metadata.get("crs")),
@@ -116,6 +117,15 @@ def _models(models: Any) -> str | None:
         else:
             parts.append(str(m))
     return " + ".join(parts) or None
+
+
+def _upscale(grid: Any) -> str | None:
+    """The upscale step's tile grid: "3x4 tiles of 1024 px, overlap 128, strength 0.3"."""
+    if not isinstance(grid, Mapping) or "rows" not in grid:
+        return None
+    tile = grid.get("tile") or [0]
+    text = f"{grid['rows']}x{grid.get('cols')} tiles of {tile[0]} px, overlap {grid.get('overlap')}"
+    return text + (f", strength {grid['strength']}" if grid.get("strength") is not None else "")
 
 
 def _inputs(inputs: Any) -> str | None:

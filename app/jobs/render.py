@@ -59,6 +59,7 @@ class RenderRequest:
     terrain: bool = False  # relief under the map: elevation tiles fetched or cached (app/jobs/relief.py)
     attribution: bool = True  # the data's credit ("© OpenStreetMap contributors"); off only for style thumbnails
     style_image: Path | None = None  # paint in this picture's colours (app/styles/palette_image.py, issue 16)
+    upscale: str = "auto"  # AI engines at print size: "auto" | "on" | "off" (app/jobs/upscale.py)
 
     def validate(self) -> None:
         w, h = self.size
@@ -76,6 +77,8 @@ class RenderRequest:
             raise InputError("context draws the landscape around map files; give files, or a place or box")
         if self.frame is not None and self.frame < 1:
             raise InputError(f"group {self.frame} does not exist (groups are numbered from 1)")
+        if self.upscale not in ("auto", "on", "off"):
+            raise InputError(f"unknown upscale mode '{self.upscale}' (choose from auto, on, off)")
 
 
 @dataclass
@@ -252,6 +255,22 @@ def render(
             last = ai_meta["stages"][engine]
             ai_meta.update(tier=last["tier"], steps=last["steps"], creativity=last["creativity"],
                            fidelity=last["fidelity"])  # fmt: skip
+            if req.upscale != "off":  # upscale for print: the last stage's picture repainted in tiles
+                from app.jobs import upscale as up
+
+                if up.wanted(req.upscale, req.size, last["resolution"]):
+                    t = time.perf_counter()
+                    done = up.upscale(engines, engine, image=base, structure=layers.structure, prompt=prompt,
+                                      painting=styled if engine == "preview" and styled is not None else sketch,
+                                      stage_size=last["resolution"], negative=style.prompt.negative, seed=seed,
+                                      options=opts, mode=req.upscale, progress=progress, cancel=cancel)  # fmt: skip
+                    timings["upscale"] = time.perf_counter() - t
+                    base = stages[engine] = done.image
+                    ai_meta.update(upscale=done.info, fidelity=done.info["fidelity"])
+                    warnings.extend(done.notes)
+                elif req.upscale == "on":
+                    warnings.append(f"no upscale: the {engine} stage painted {last['resolution'][0]}x"
+                                    f"{last['resolution'][1]}, as large as the export")  # fmt: skip
 
     t = time.perf_counter()
     overlay = layout_job.result()
