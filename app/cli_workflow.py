@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def export_workflow(png: Path, folder: Path) -> tuple[list[Path], list[str]]:
         build_stage,
         spec_from_metadata,
     )
-    from app.export.png import read_metadata, read_rgb
+    from app.export.png import read_embedded_images, read_metadata, read_rgb
 
     png = Path(png)
     if not png.exists():
@@ -67,10 +68,18 @@ def export_workflow(png: Path, folder: Path) -> tuple[list[Path], list[str]]:
             notes.append(why)
         else:
             images.update({SKETCH_IMAGE: sketch, STRUCTURE_IMAGE: structure})
-    if REFERENCE_IMAGE in needed:
+    from PIL import Image
+
+    embedded = read_embedded_images(png)
+    for name in sorted(needed & set(embedded)):  # the final's reference, stored in the PNG (a WebP file)
+        try:
+            with Image.open(io.BytesIO(embedded[name])) as im:
+                images[name] = np.asarray(im.convert("RGB"))
+        except (OSError, SyntaxError, ValueError):
+            notes.append(f"the {name} stored in the picture is unreadable")
+    if REFERENCE_IMAGE in needed and REFERENCE_IMAGE not in images:
         images[REFERENCE_IMAGE] = read_rgb(png)
         notes.append(f"{REFERENCE_IMAGE} is the picture itself (the preview it was made from is not stored in it)")
-    from PIL import Image
 
     for name in sorted(needed & set(images)):
         im = Image.fromarray(images[name]).resize((spec.width, spec.height), Image.Resampling.LANCZOS)

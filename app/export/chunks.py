@@ -17,6 +17,8 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
 MAX_TEXT_BYTES = 16 * 1024 * 1024  # one text chunk, after decompression
 MAX_CHUNKS = 1_000_000
+IMAGE_CHUNK = b"mbIm"  # private, ancillary, safe to copy: b"name\0" + an image file (a ComfyUI graph's input)
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
 def read_text_chunks(path: str | Path, keys: set[str] | None = None) -> dict[str, str]:
@@ -25,9 +27,19 @@ def read_text_chunks(path: str | Path, keys: set[str] | None = None) -> dict[str
     Raises InputError (naming the file) for a missing file, a non-PNG or a corrupt PNG.
     """
     path = Path(path)
+    return _read(path, keys, images=False)[0]
+
+
+def read_image_chunks(path: str | Path) -> dict[str, bytes]:
+    """The image files embedded in `mbIm` chunks, {name: file bytes} (a ComfyUI graph's input images)."""
+    return _read(path, set(), images=True)[1]
+
+
+def _read(path: str | Path, keys: set[str] | None, images: bool) -> tuple[dict[str, str], dict[str, bytes]]:
+    path = Path(path)
     try:
         with open(path, "rb") as f:
-            return _walk(f, path, keys)
+            return _walk(f, path, keys, images)
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
     except IsADirectoryError:
@@ -38,10 +50,11 @@ def read_text_chunks(path: str | Path, keys: set[str] | None = None) -> dict[str
         raise InputError(f"could not read the file ({e.strerror or e})", path=path) from e
 
 
-def _walk(f, path: Path, keys: set[str] | None) -> dict[str, str]:
+def _walk(f, path: Path, keys: set[str] | None, images: bool) -> tuple[dict[str, str], dict[str, bytes]]:
     if f.read(8) != SIGNATURE:
         raise InputError("not a PNG file", path=path)
     out: dict[str, str] = {}
+    found: dict[str, bytes] = {}
     size = os.fstat(f.fileno()).st_size
     for n in range(MAX_CHUNKS):
         head = f.read(8)
@@ -53,14 +66,18 @@ def _walk(f, path: Path, keys: set[str] | None) -> dict[str, str]:
         if n == 0 and ctype != b"IHDR":
             raise InputError("the PNG file is corrupt (no header chunk)", path=path)
         if ctype == b"IEND":
-            return out
-        if ctype in TEXT_TYPES:
+            return out, found
+        if ctype in TEXT_TYPES or (images and ctype == IMAGE_CHUNK and length <= MAX_IMAGE_BYTES):
             data = f.read(length)
             crc = f.read(4)
             if len(data) < length or len(crc) < 4:
                 raise InputError("the PNG file is truncated", path=path)
             if zlib.crc32(ctype + data) != struct.unpack(">I", crc)[0]:
                 raise InputError(f"the PNG file is corrupt (bad checksum in a {ctype.decode()} chunk)", path=path)
+            if ctype == IMAGE_CHUNK:
+                name, _, blob = data.partition(b"\0")
+                found.setdefault(name.decode("latin-1"), blob)
+                continue
             key, text = _decode(ctype, data, path)
             if keys is None or key in keys:
                 out.setdefault(key, text)

@@ -71,13 +71,21 @@ def check_output(path: str | Path, inputs=()) -> None:
 
 
 def write_image(
-    path: str | Path, image: np.ndarray | Image.Image, metadata: Mapping[str, Any], *, dpi: float | None = None
+    path: str | Path,
+    image: np.ndarray | Image.Image,
+    metadata: Mapping[str, Any],
+    *,
+    dpi: float | None = None,
+    images: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write the picture in the format its extension names, atomically, with `metadata` embedded."""
+    """Write the picture in the format its extension names, atomically, with `metadata` embedded.
+
+    `images`, a ComfyUI graph's input images by file name, are embedded in a PNG (png.write_png) and dropped
+    from other formats."""
     path = Path(path)
     fmt = format_of(path)
     if fmt == "PNG":
-        return write_png(path, image, metadata, dpi=dpi)
+        return write_png(path, image, metadata, dpi=dpi, images=images)
     if fmt in VECTOR:  # the picture alone, as an image in the document
         from app.export.vector import write_vector
         from app.export.vector_parts import image_part

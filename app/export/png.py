@@ -3,12 +3,16 @@
 A PNG from MapBrush carries two text chunks before the image data:
 - `mapbrush`: compact JSON (see metadata.build_metadata), UTF-8 in an iTXt chunk;
 - `parameters`: the same as one readable text (A1111/ComfyUI convention), see format_parameters;
-- for an AI picture, `prompt` and `workflow`: ComfyUI's API and UI graphs of the stage (backends/comfyui/graphs.py).
+- for an AI picture, `prompt` and `workflow`: ComfyUI's API and UI graphs of the stage (backends/comfyui/graphs.py);
+- for a final-stage picture, its reference image (the preview it re-rendered), which nothing else can make again:
+  a private `mbIm` chunk, b"name\0" + a WebP file (quality 90, at the stage's resolution) that
+  `mapbrush export-workflow` writes beside the workflow under the name the graph's LoadImage gives.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -21,7 +25,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from app.errors import AppError, InputError
-from app.export.chunks import read_text_chunks
+from app.export.chunks import IMAGE_CHUNK, read_image_chunks, read_text_chunks
 from app.export.metadata import format_parameters
 
 __all__ = ["METADATA_KEY", "PARAMETERS_KEY", "format_parameters", "read_metadata", "read_parameters", "write_png"]
@@ -30,6 +34,7 @@ METADATA_KEY = "mapbrush"
 PARAMETERS_KEY = "parameters"
 COMFY_PROMPT_KEY = "prompt"  # ComfyUI's API graph, so the picture opens as the workflow that made it
 COMFY_WORKFLOW_KEY = "workflow"  # ComfyUI's UI graph
+EMBED_QUALITY = 90  # WebP quality of embedded input images
 COMPRESS_LEVEL = 1  # painted maps: level 1 is ~1.5x faster than 3 for ~5% more bytes (2048², measured)
 
 
@@ -39,8 +44,11 @@ def write_png(
     metadata: Mapping[str, Any],
     *,
     dpi: float | None = None,
+    images: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write `image` (HxWx3 / HxWx4 uint8, or a PIL image) to `path` with `metadata` embedded.
+
+    `images` ({file name: HxWx3 uint8}) are a ComfyUI graph's input images, embedded as WebP (mbIm chunks).
 
     Atomic: the PNG is written to a temporary file next to `path`, flushed to disk and renamed over
     `path`. On any failure the temporary file is removed and an existing file at `path` is untouched.
@@ -53,6 +61,8 @@ def write_png(
     info.add_text(PARAMETERS_KEY, format_parameters(metadata))  # tEXt, or iTXt when not latin-1
     for key, text in comfyui_chunks(metadata).items():
         info.add_text(key, text)  # tEXt `prompt` and `workflow`, as ComfyUI writes them
+    for name, pixels in (images or {}).items():
+        info.add(IMAGE_CHUNK, name.encode("latin-1") + b"\0" + encode_embedded(pixels))
     options: dict[str, Any] = {"pnginfo": info, "compress_level": COMPRESS_LEVEL}
     if dpi is not None:
         if not (dpi > 0 and np.isfinite(dpi)):
@@ -89,6 +99,18 @@ def save_atomic(path: Path, save: Callable[[BinaryIO], None], what: str) -> Path
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     return path
+
+
+def encode_embedded(pixels: np.ndarray) -> bytes:
+    """An embedded input image as a WebP file (lossy, quality 90: a 1024x768 painting is ~100-200 KB)."""
+    buf = io.BytesIO()
+    _as_image(pixels).convert("RGB").save(buf, format="WEBP", quality=EMBED_QUALITY, method=4)
+    return buf.getvalue()
+
+
+def read_embedded_images(path: str | Path) -> dict[str, bytes]:
+    """The input images write_png embedded, {file name: WebP bytes}; {} when none."""
+    return read_image_chunks(path)
 
 
 def comfyui_chunks(metadata: Mapping[str, Any]) -> dict[str, str]:

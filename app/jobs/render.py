@@ -226,6 +226,8 @@ def render(
 
             opts = replace(opts, style_reference=load_image(req.style_image))
         for stage in wanted:
+            if stage == "final":  # what the final stage re-renders (its ComfyUI graph's reference image)
+                stages.setdefault("reference", opts.reference if opts.reference is not None else sketch)
             t = time.perf_counter()
             res = engines.run(
                 stage,
@@ -650,7 +652,10 @@ def render_to_file(
         parts = vector_parts(result, request_style(req), plain=vector_plain)
         write_vector(Path(out), parts, req.size, result.metadata, dpi=req.dpi)
     else:
-        write_image(Path(out), result.image, result.metadata, dpi=req.dpi)
+        from app.backends.comfyui.graphs import embedded_inputs
+
+        images = embedded_inputs(result.metadata, result.stages)  # the final's reference, for export-workflow
+        write_image(Path(out), result.image, result.metadata, dpi=req.dpi, images=images)
     if world_file:
         from app.export.world import write_world_file
 

@@ -346,5 +346,51 @@ def test_tiny_ai_renders_embed_graphs_that_export_with_their_images(models_dir, 
     assert by_type(prompt, "Flux2Scheduler")[0]["steps"] == meta["stages"]["final"]["steps"]
     proc = cli("export-workflow", final, tmp_path / "wf2")
     assert proc.returncode == 0, proc.stderr
+    assert "not stored" not in proc.stderr  # the reference came from the PNG itself
     names = {p.name for p in (tmp_path / "wf2").iterdir()}
-    assert names == {"final.json", "final.api.json", SKETCH_IMAGE, STRUCTURE_IMAGE, REFERENCE_IMAGE} - {SKETCH_IMAGE}
+    loaded = {n["image"] for n in by_type(prompt, "LoadImage")}
+    assert loaded == {STRUCTURE_IMAGE, REFERENCE_IMAGE}
+    assert names == {"final.json", "final.api.json"} | loaded  # every image the graph loads, and nothing else
+    assert json.loads((tmp_path / "wf2" / "final.api.json").read_text()) == prompt
+    ref = np.asarray(Image.open(tmp_path / "wf2" / REFERENCE_IMAGE).convert("RGB"), np.float32)
+    picture = np.asarray(Image.open(final).convert("RGB").resize(ref.shape[1::-1]), np.float32)
+    assert ref.shape[1::-1] == tuple(meta["stages"]["final"]["resolution"])
+    assert np.abs(ref - picture).mean() > 1  # the preview it re-rendered, not the final picture itself
+
+
+def test_a_final_png_carries_its_reference_and_export_writes_it_under_the_graphs_name(tmp_path):
+    from PIL import Image
+
+    from app.backends.comfyui.graphs import embedded_inputs
+    from app.export.png import read_embedded_images
+
+    meta = ai_metadata(model="flux2-klein-4b", variant="bf16", steps=4, resolution=[320, 240])
+    meta["stages"] = {"final": meta["stages"].pop("preview")}
+    meta["engine"] = "final"
+    yy, xx = np.mgrid[0:480, 0:640]
+    reference = np.stack([xx % 256, yy % 256, (xx + yy) % 256], -1).astype(np.uint8)  # the preview, at 640x480
+    images = embedded_inputs(meta, {"reference": reference})
+    assert set(images) == {REFERENCE_IMAGE} and images[REFERENCE_IMAGE].shape == (240, 320, 3)  # the stage's size
+    assert embedded_inputs(ai_metadata(), {"reference": reference}) == {}  # a preview needs none stored
+    picture = np.full((600, 800, 3), 90, np.uint8)
+    write_png(tmp_path / "final.png", picture, meta, images=images)
+    plain = tmp_path / "plain.png"
+    write_png(plain, picture, meta)
+    stored = read_embedded_images(tmp_path / "final.png")
+    assert set(stored) == {REFERENCE_IMAGE} and stored[REFERENCE_IMAGE][:4] == b"RIFF"  # a WebP file
+    assert (tmp_path / "final.png").stat().st_size - plain.stat().st_size < 200_000
+    prompt, _, read_meta = read_chunks(tmp_path / "final.png")
+    assert prompt == build_stage(spec_from_metadata(meta)).api()  # the prompt chunk parses as the graph we built
+
+    proc = cli("export-workflow", tmp_path / "final.png", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "not stored" not in proc.stderr and "gone.geojson" in proc.stderr  # only the map files are missing
+    assert json.loads((tmp_path / "out" / "final.api.json").read_text()) == prompt
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"final.json", "final.api.json", REFERENCE_IMAGE}
+    written = np.asarray(Image.open(tmp_path / "out" / REFERENCE_IMAGE).convert("RGB"), np.float32)
+    expected = np.asarray(Image.fromarray(reference).resize((320, 240), Image.Resampling.LANCZOS), np.float32)
+    assert written.shape == expected.shape and np.abs(written - expected).mean() < 4  # WebP q90, near lossless
+
+    proc = cli("export-workflow", plain, tmp_path / "old")  # a PNG from before: the picture stands in, said so
+    assert proc.returncode == 0 and "not stored" in proc.stderr
+    assert (tmp_path / "old" / REFERENCE_IMAGE).exists()

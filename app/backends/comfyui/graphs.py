@@ -26,6 +26,7 @@ __all__ = [
     "Graph",
     "StageSpec",
     "build_stage",
+    "embedded_inputs",
     "graphs_for_metadata",
     "spec_from_metadata",
 ]
@@ -380,3 +381,20 @@ def graphs_for_metadata(meta: dict) -> tuple[dict, dict] | None:
         return None
     g = build_stage(spec)
     return g.api(), g.workflow()
+
+
+def embedded_inputs(meta: dict, stages: dict) -> dict:
+    """The input images a PNG must carry for its graph, {file name: HxWx3 uint8 at the stage's size}: the final
+    stage's reference (`stages["reference"]`, the preview it re-rendered), which no map file can paint again.
+    The sketch and structure are painted again from the map files (export-workflow); {} when nothing is needed."""
+    spec = spec_from_metadata(meta)
+    ref = stages.get("reference")
+    if spec is None or spec.stage != "final" or ref is None:
+        return {}
+    import numpy as np
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(np.asarray(ref, np.uint8)[..., :3]))
+    if im.size != (spec.width, spec.height):
+        im = im.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+    return {REFERENCE_IMAGE: np.asarray(im)}
