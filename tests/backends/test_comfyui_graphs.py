@@ -380,6 +380,7 @@ def test_a_final_png_carries_its_reference_and_export_writes_it_under_the_graphs
     assert set(stored) == {REFERENCE_IMAGE} and stored[REFERENCE_IMAGE][:4] == b"RIFF"  # a WebP file
     assert (tmp_path / "final.png").stat().st_size - plain.stat().st_size < 200_000
     prompt, _, read_meta = read_chunks(tmp_path / "final.png")
+    assert read_meta["stages"]["final"]["model"] == "flux2-klein-4b"
     assert prompt == build_stage(spec_from_metadata(meta)).api()  # the prompt chunk parses as the graph we built
 
     proc = cli("export-workflow", tmp_path / "final.png", tmp_path / "out")
