@@ -155,6 +155,9 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
                     "painting (auto: when it is over 1.5x the AI picture; off: plain enlargement)")  # fmt: skip
     ai.add_argument("--tier", help="override the GPU tier (see `mapbrush doctor`)")
     ai.add_argument("--models-dir", type=Path, help="models folder (also env MAPBRUSH_MODELS_DIR)")
+    from app.cli_comfyui import add_backend_options
+
+    add_backend_options(ai)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,7 +283,10 @@ def render_request(args, inputs: list[Path]):
         upscale=args.upscale,
     )
     if args.engine != "procedural":
+        from app.cli_comfyui import backend_of
+
         req.ai = _ai_options(args)
+        req.backend, req.comfyui = backend_of(args)
     elif args.reference:
         raise InputError("--reference is for the AI engines (use --engine final)")
     return req
@@ -332,7 +338,7 @@ def cmd_render(args) -> int:
     paper_meta = {"paper": paper.metadata()} if paper else None
     req = render_request(args, inputs)
     engines = None
-    if args.engine != "procedural":
+    if args.engine != "procedural" and req.backend == "local":
         from app.jobs.ai import Engines
 
         engines = Engines(args.models_dir, args.tier)

@@ -60,6 +60,8 @@ class RenderRequest:
     attribution: bool = True  # the data's credit ("© OpenStreetMap contributors"); off only for style thumbnails
     style_image: Path | None = None  # paint in this picture's colours (app/styles/palette_image.py, issue 16)
     upscale: str = "auto"  # AI engines at print size: "auto" | "on" | "off" (app/jobs/upscale.py)
+    backend: str = "local"  # where the AI stages run: "local" (this computer) | "comfyui" (a ComfyUI server)
+    comfyui: Any = None  # app.backends.comfyui.client.ServerConfig when backend == "comfyui"
 
     def validate(self) -> None:
         w, h = self.size
@@ -196,9 +198,9 @@ def render(
     base, engine, ai_meta = sketch, "procedural", {}
     warnings = list(data.warnings) + notes
     if req.engine != "procedural":
-        from app.jobs.ai import AIOptions, Engines, build_prompt
+        from app.jobs.ai import AIOptions, build_prompt
 
-        engines = engines or Engines()
+        engines = engines or make_engines(req)
         opts = req.ai or AIOptions()
         if style.loras:  # the style's LoRAs first, then --lora's
             opts = replace(opts, loras=(*style.loras, *opts.loras))
@@ -257,7 +259,7 @@ def render(
             last = ai_meta["stages"][engine]
             ai_meta.update(tier=last["tier"], steps=last["steps"], creativity=last["creativity"],
                            fidelity=last["fidelity"])  # fmt: skip
-            if req.upscale != "off":  # upscale for print: the last stage's picture repainted in tiles
+            if req.upscale != "off" and req.backend == "local":  # upscale for print: tiles, this computer only
                 from app.jobs import upscale as up
 
                 if up.wanted(req.upscale, req.size, last["resolution"]):
@@ -555,6 +557,19 @@ def cancel_layout(job: Future) -> None:
     """Wait for an abandoned layout job so no thread outlives the render (it is short, and cancellable)."""
     with contextlib.suppress(Exception):  # its error is irrelevant once the render failed
         job.result()
+
+
+def make_engines(req: RenderRequest):
+    """The AI stages' engines for the request's backend: this computer's, or a ComfyUI server's."""
+    if req.backend == "comfyui":
+        from app.backends.comfyui.runner import ComfyEngines
+
+        if req.comfyui is None:
+            raise InputError("--backend comfyui needs a server: --comfyui-url URL or MAPBRUSH_COMFYUI_URL")
+        return ComfyEngines(req.comfyui)
+    from app.jobs.ai import Engines
+
+    return Engines()
 
 
 def _ai_stages(engine: str, engines, opts) -> list[str]:
