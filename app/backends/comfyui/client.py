@@ -206,7 +206,7 @@ class ComfyClient:
         try:
             prompt_id = self.queue(graph)
             self._follow(ws, prompt_id, on_progress or (lambda *_: None), cancel)
-        except Cancelled:
+        except (Cancelled, KeyboardInterrupt):  # the CLI's Ctrl+C too: stop our job on the server
             if prompt_id:
                 self.cancel(prompt_id)
             raise
