@@ -30,8 +30,10 @@ def cmd_batch(args) -> int:
     engines = None
     if args.engine != "procedural":
         from app.jobs.ai import Engines
+        from app.jobs.render import make_engines
 
-        engines = Engines(args.models_dir, args.tier)  # one for every map: the models stay loaded
+        # one for every map: the models stay loaded (or one ComfyUI server with --backend comfyui)
+        engines = Engines(args.models_dir, args.tier) if req.backend == "local" else make_engines(req)
         if args.engine in ("preview", "final"):  # a missing model fails every map: say so before any work
             engines.installed_for(args.engine, req.ai.final_model if args.engine == "final" else None)
 

@@ -37,6 +37,9 @@ def cmd_repaint(args) -> int:
     from app.export.png import read_metadata, read_rgb
     from app.jobs import repaint as rp
     from app.jobs.progress import Progress
+
+    if getattr(args, "backend", None) == "comfyui":
+        raise InputError("repainting a region runs on this computer only (leave out --backend comfyui)")
     from app.jobs.render import repaint
     from app.mapdata.io import sha256_of
 

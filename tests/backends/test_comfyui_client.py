@@ -205,3 +205,15 @@ def test_engines_without_the_model_say_so_and_status_line():
         assert eng.available("preview") == (True, "")
         line = status_line(eng.config, eng.client.system_stats())
     assert line == f"ComfyUI at {srv.url[7:]} · RTX 4090 · 24 GB"
+
+
+def test_batch_uses_the_server_and_repaint_refuses_it(tmp_path, capsys):
+    with FakeComfy(object_info(drop_file="z_image_turbo_bf16.safetensors")) as srv:
+        code = main(["batch", str(example_inputs()[0]), "--out", str(tmp_path / "maps"), "--engine", "preview",
+                     "--backend", "comfyui", "--comfyui-url", srv.url])  # fmt: skip
+        asked = srv.paths("GET")
+    assert code == 3 and "/object_info" in asked  # the server was asked, not this computer's models
+    assert "put z_image_turbo_bf16.safetensors" in capsys.readouterr().err
+    code = main(["render", "--repaint-from", str(tmp_path / "a.png"), "--repaint-mask", str(tmp_path / "m.png"),
+                 "--engine", "preview", "--backend", "comfyui", "--comfyui-url", "http://127.0.0.1:1"])  # fmt: skip
+    assert code == 2 and "this computer only" in capsys.readouterr().err
