@@ -325,6 +325,7 @@ class MainWindow(QMainWindow):
         if stage == "final" and "preview" in result.stages and "preview" not in self.preview.images:
             self.preview.set_stage_image("preview", result.stages["preview"])
         self.preview.set_stage_image(stage, result.image, show=True)
+        self._show_warnings(result)  # and what the AI stage noted (GGUF LoRAs unfused, memory fallbacks)
         self._add_history(stage, result)
 
     def _add_history(self, stage: str, result) -> None:

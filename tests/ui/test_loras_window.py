@@ -122,3 +122,15 @@ def test_dropping_a_png_restores_its_loras_and_style_image(qtbot, window, drop, 
     drop(window, [png])
     assert window.session.composition.style_image == ""
     assert "painting.png was not found" in window.messages.message()
+
+
+def test_an_ai_stage_note_reaches_the_message_bar(qtbot, window, load_map, town):
+    """A LoRA on a GGUF transformer stays unfused: the render says so (app/jobs/ai.py), and the window shows it."""
+    from dataclasses import replace
+
+    from app.inference.lora import GGUF_NOTE
+
+    load_map(window, [town])
+    res = replace(window.session.sketch, warnings=[*window.session.sketch.warnings, GGUF_NOTE], engine="preview")
+    window._ai_ready("preview", res)
+    assert GGUF_NOTE in window.messages.message() or "GGUF" in window.messages.message()
