@@ -10,7 +10,7 @@ render at A1 takes several GB today.
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,17 +33,20 @@ def main() -> None:
             out = Path(tmp) / f"{style}.png"
             cmd = [sys.executable, "-m", "app", "render", "--example", "--style", style, "--paper", args.paper,
                    "--dpi", args.dpi, "-o", str(out)]  # fmt: skip
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             t = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            with open(Path(tmp) / "out.txt", "w+") as log:
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the largest so far
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                log.seek(0)
+                text = log.read()
             wall = time.perf_counter() - t
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
+            peak = usage.ru_maxrss
             if proc.returncode != 0:
-                print(f"{style:<11} failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
+                print(f"{style:<11} failed: {text.strip().splitlines()[-1:]}", flush=True)
                 continue
-            size = proc.stdout.split("(")[1].split(",")[0] if "(" in proc.stdout else "?"
-            note = "" if peak > before else "  (at most the previous row's)"
-            print(f"{style:<11}{size:>12}{wall:>9.1f}{peak / 1024:>9.0f}{note}", flush=True)
+            size = text.split("(")[-1].split(",")[0] if "(" in text else "?"
+            print(f"{style:<11}{size:>12}{wall:>9.1f}{peak / 1024:>9.0f}", flush=True)
 
 
 if __name__ == "__main__":
