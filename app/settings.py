@@ -40,6 +40,12 @@ class Settings:
     cache_max_age_days: int = 30  # fetched data older than this is fetched again (used offline when it must)
     model_cache_gb: int = 0  # GB of model weights kept resident; 0 → from the machine's RAM and VRAM
     style_loras: list[str] = field(default_factory=list)  # LoRAs attached to styles: "style:lora id:weight:engine"
+    # Engines: where the AI stages run (app/backends/comfyui); the token lives in the OS keyring when there is one
+    backend: str = "local"  # "local" (this computer) | "comfyui" (a ComfyUI server)
+    comfyui_url: str = ""
+    comfyui_headers: list[str] = field(default_factory=list)  # "Name: value"
+    comfyui_verify_tls: bool = True
+    comfyui_token: str = ""  # only when no keyring works (app/backends/comfyui/tokens.py warns)
 
     @classmethod
     def path(cls, config_dir: Path | None = None) -> Path:
