@@ -19,6 +19,13 @@ def cmd_batch(args) -> int:
 
     if args.reference:
         raise InputError("--reference names one picture to re-render; a batch renders each map from its data")
+    if args.place or args.bbox:  # one area for every map would make the same map N times
+        raise InputError(
+            "--place/--bbox name one area; a batch maps each file's own area "
+            "(add --context for the landscape around each file, or use `mapbrush render --place`)"
+        )
+    if args.radius and not args.context:
+        raise InputError("--radius in a batch is the margin of --context around each file: add --context")
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out must be a folder, not a file", path=out_dir)

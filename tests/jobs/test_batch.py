@@ -109,6 +109,16 @@ def test_all_good_exits_0_and_a_bad_option_is_one_line(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "missing"), "--out", str(tmp_path / "m")]) == 2
 
 
+def test_place_or_bbox_in_a_batch_is_refused_in_one_line(tmp_path, capsys):
+    town_geojson(tmp_path / "a.geojson", 10.0, 50.0, "A")
+    for extra in (["--place", "Bled"], ["--bbox", "10,50,10.1,50.1"], ["--radius", "1km"]):
+        args = ["batch", str(tmp_path / "a.geojson"), "--out", str(tmp_path / "m"), *extra]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and extra[0] in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()  # refused before any work
+
+
 def test_resume_keeps_finished_maps_and_renders_the_missing_one(folder, tmp_path, capsys):
     out = tmp_path / "maps"
     batch(folder, "--out", out)
