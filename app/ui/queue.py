@@ -96,6 +96,7 @@ class QueuePanel(QWidget):
     def refresh(self) -> None:
         for row in self.rows:
             self._box.removeWidget(row)
+            row.hide()  # deleteLater alone leaves the old row painted until the event loop runs
             row.deleteLater()
         self.rows = []
         for item in self.queue.items:
