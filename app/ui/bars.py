@@ -108,15 +108,17 @@ class EngineStatus(QWidget):
     def set_status(self, status) -> None:
         """`status`: app.ui.tasks.EngineStatus."""
         vram = f" · {status.vram_gib:.0f} GB VRAM" if status.vram_gib else ""
-        self.hardware.setText(f"{status.gpu}{vram} · {status.tier}")
+        self.hardware.setText(" · ".join(p for p in (f"{status.gpu}{vram}", status.tier) if p))
         parts = []
         for name, st in status.stages.items():
             model = st.model_name or f"{name} model"
             if st.ok:
                 parts.append(f"{model} ready")
+            elif getattr(status, "server", False):  # nothing to download here: the server lacks it
+                parts.append(f"{model} missing on the server" if st.model_name else "")
             else:
                 parts.append(f"{model} not installed — <a href='models'>Download…</a>")
-        self.model.setText(" · ".join(dict.fromkeys(parts)))
+        self.model.setText(" · ".join(dict.fromkeys(p for p in parts if p)))
 
     def set_error(self, text: str) -> None:
         self.hardware.setText(text)

@@ -47,8 +47,11 @@ class MainWindow(QMainWindow):
         self.config_dir = config_dir
         errors: list[AppError] = []
         styles = load_styles(user_styles_dir(), errors=errors)
+        from app.backends.comfyui.tokens import server_config
+
         holder = EngineHolder(
-            self.settings.models_dir or None, self.settings.tier_override or None, self.settings.model_cache_gb
+            self.settings.models_dir or None, self.settings.tier_override or None, self.settings.model_cache_gb,
+            server=server_config(self.settings),  # Settings → Engines: None is this computer
         )
         self.session = Session(styles, holder, self)
         self.setWindowTitle("MapBrush")

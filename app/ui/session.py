@@ -14,6 +14,7 @@ from app.jobs.render import NoSuchGroup, RenderResult
 from app.mapdata.model import MapData
 from app.ui.composition import Composition
 from app.ui.tasks import (
+    KEEP_SERVER,
     EngineHolder,
     ExportJob,
     LoadedFile,
@@ -257,11 +258,13 @@ class Session(QObject):
         self.status = status
         self.engine_status.emit(status)
 
-    def reset_engines(self, models_dir: str | None, tier_override: str | None, cache_gb: float | None = None) -> None:
-        """New models folder, tier or model memory: rebuild the Engines on the GPU lane, then look again."""
+    def reset_engines(self, models_dir: str | None, tier_override: str | None, cache_gb: float | None = None,
+                      server=KEEP_SERVER) -> None:  # fmt: skip
+        """New models folder, tier, model memory or ComfyUI server (a ServerConfig; None: this computer): rebuild
+        the Engines on the GPU lane, then look again (the status bar then names the backend)."""
 
         def reset(holder: EngineHolder, **_kw) -> None:
-            holder.reset(models_dir, tier_override, cache_gb)
+            holder.reset(models_dir, tier_override, cache_gb, server)
 
         self.lanes.submit(Job(reset, self.engines, name="reset-engines"), lane="gpu")
         self.status = None

@@ -1,17 +1,25 @@
-"""Preferences: models folder, tier override, model memory, default export folder, theme."""
+"""Preferences: models folder, tier override, model memory, default export folder, theme, and the Engines: this
+computer or a ComfyUI server (URL, token, extra headers, TLS), with a Test connection that asks the server on a
+worker thread."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
+    QRadioButton,
     QSpinBox,
 )
 
@@ -49,10 +57,99 @@ class SettingsDialog(QDialog):
         self.theme.addItems([t.title() for t in THEMES])
         self.theme.setCurrentIndex(THEMES.index(s.theme) if s.theme in THEMES else 0)
         form.addRow("Theme", self.theme)
+        form.addRow(self._engines_group(s))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _engines_group(self, s) -> QGroupBox:
+        from app.backends.comfyui.tokens import load_token
+
+        box = QGroupBox("Engines", self)
+        lay = QFormLayout(box)
+        self.local = QRadioButton("This computer", box)
+        self.comfyui = QRadioButton("ComfyUI server", box)
+        (self.comfyui if s.backend == "comfyui" else self.local).setChecked(True)
+        choice = QHBoxLayout()
+        choice.addWidget(self.local)
+        choice.addWidget(self.comfyui)
+        choice.addStretch(1)
+        lay.addRow("AI stages run on", choice)
+        self.comfyui_url = QLineEdit(s.comfyui_url, box)
+        self.comfyui_url.setPlaceholderText("http://gpu-box:8188")
+        self.comfyui_token = QLineEdit(load_token(s, s.comfyui_url) or "" if s.comfyui_url else "", box)
+        self.comfyui_token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.comfyui_token.setPlaceholderText("none (sent as Authorization: Bearer …)")
+        self.comfyui_headers = QPlainTextEdit("\n".join(s.comfyui_headers), box)
+        self.comfyui_headers.setPlaceholderText("Name: value, one a line")
+        self.comfyui_headers.setFixedHeight(self.comfyui_url.sizeHint().height() * 3)
+        self.comfyui_verify = QCheckBox("Verify the server's TLS certificate", box)
+        self.comfyui_verify.setChecked(s.comfyui_verify_tls)
+        self.test_button = QPushButton("Test connection", box)
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel("", box)
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        test = QHBoxLayout()
+        test.addWidget(self.test_button)
+        test.addWidget(self.test_result, 1)
+        lay.addRow("Server URL", self.comfyui_url)
+        lay.addRow("Token", self.comfyui_token)
+        lay.addRow("Extra headers", self.comfyui_headers)
+        lay.addRow("", self.comfyui_verify)
+        lay.addRow("", test)
+        self._server_fields = (self.comfyui_url, self.comfyui_token, self.comfyui_headers, self.comfyui_verify,
+                               self.test_button)  # fmt: skip
+        self.comfyui.toggled.connect(self._backend_toggled)
+        self._backend_toggled(self.comfyui.isChecked())
+        self._test_job = None
+        return box
+
+    def _backend_toggled(self, on: bool) -> None:
+        for w in self._server_fields:
+            w.setEnabled(on)
+
+    def _server_settings(self):
+        """A Settings copy holding the Engines fields as typed (nothing saved yet)."""
+        from dataclasses import replace
+
+        headers = [h.strip() for h in self.comfyui_headers.toPlainText().splitlines() if h.strip()]
+        return replace(self.win.settings, backend="comfyui" if self.comfyui.isChecked() else "local",
+                       comfyui_url=self.comfyui_url.text().strip(), comfyui_headers=headers,
+                       comfyui_verify_tls=self.comfyui_verify.isChecked())  # fmt: skip
+
+    def _typed_config(self):
+        from app.backends.comfyui.client import ServerConfig
+        from app.backends.comfyui.tokens import server_config
+
+        cfg = server_config(self._server_settings(), keyring=_NoKeyring())  # the token as typed, not as stored
+        if cfg is None:
+            return None
+        token = self.comfyui_token.text().strip() or None
+        return ServerConfig(cfg.url, token=token, headers=cfg.headers, verify=cfg.verify)
+
+    def test_connection(self) -> None:
+        """Ask the server for /system_stats on a worker; the answer (or the one-line error) shows beside the button."""
+        from app.ui.workers import Job
+
+        cfg = self._typed_config()
+        if cfg is None:
+            self.test_result.setText("Type the server's address first, e.g. http://gpu-box:8188")
+            return
+        self.test_button.setEnabled(False)
+        self.test_result.setText(f"Asking {cfg.label}…")
+        job = Job(_test_task, cfg, name="comfyui-test")
+        job.succeeded.connect(self._tested)
+        job.failed.connect(lambda exc: self._tested(f"Could not reach ComfyUI at {cfg.label}: {_one_line(exc)}"))
+        self._test_job = self.win.session.lanes.submit(job, key="comfyui-test")
+
+    def _tested(self, line: str) -> None:
+        try:
+            self.test_result.setText(line)
+            self.test_button.setEnabled(self.comfyui.isChecked())
+        except RuntimeError:  # the dialog was closed before the server answered
+            pass
 
     def _folder_row(self, form, label: str, value: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit(value, self)
@@ -87,8 +184,51 @@ class SettingsDialog(QDialog):
         s.models_dir, s.tier_override, s.model_cache_gb = new
         s.export_dir = self.export_dir.text().strip()
         s.theme = THEMES[self.theme.currentIndex()]
+        server_changed = self._save_server(s)
         self.win.save_settings()
         apply_theme(QApplication.instance(), s.theme)
-        if engines_changed:
-            self.win.session.reset_engines(s.models_dir or None, s.tier_override or None, s.model_cache_gb)
+        if engines_changed or server_changed:
+            from app.backends.comfyui.tokens import server_config
+
+            self.win.session.reset_engines(s.models_dir or None, s.tier_override or None, s.model_cache_gb,
+                                           server_config(s))  # fmt: skip
         super().accept()
+
+    def _save_server(self, s) -> bool:
+        """Copy the Engines fields into the settings (the token into the keyring when there is one); True when the
+        backend changed."""
+        from app.backends.comfyui.tokens import load_token, save_token
+
+        typed = self._server_settings()
+        token = self.comfyui_token.text().strip()
+        keys = ("backend", "comfyui_url", "comfyui_headers", "comfyui_verify_tls")
+        before = [getattr(s, k) for k in keys]
+        old_token = load_token(s, s.comfyui_url) if s.comfyui_url else None
+        for k in keys:
+            setattr(s, k, getattr(typed, k))
+        if s.comfyui_url and (token or old_token):
+            warning = save_token(s, s.comfyui_url, token)
+            if warning and hasattr(self.win, "messages"):
+                self.win.messages.show_message(warning, level="info")
+        return before != [getattr(s, k) for k in keys] or (token or None) != old_token
+
+
+class _NoKeyring:
+    """For Test connection: the token comes from the field, never from the keyring."""
+
+    def get_password(self, *_a):
+        return None
+
+
+def _test_task(cfg, **_kw) -> str:
+    from app.backends.comfyui.client import ComfyClient
+    from app.backends.comfyui.runner import status_line
+
+    return status_line(cfg, ComfyClient(cfg).system_stats())
+
+
+def _one_line(exc: BaseException) -> str:
+    from app.errors import AppError
+
+    text = exc.one_line() if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(str(text).split())

@@ -152,24 +152,35 @@ def thumbnail_task(job: RenderJob, *, progress: Progress = NULL_PROGRESS, cancel
     return render(req, data=job.data, cancel=cancel).image
 
 
+KEEP_SERVER = object()
+
+
 class EngineHolder:
-    """One `app.jobs.ai.Engines` for the app's life, created on first use (on the GPU lane's thread)."""
+    """One `app.jobs.ai.Engines` for the app's life, created on first use (on the GPU lane's thread); with a
+    `server` (app.backends.comfyui.client.ServerConfig, Settings → Engines → ComfyUI server) a `ComfyEngines`."""
 
     def __init__(
-        self, models_dir: str | Path | None = None, tier_override: str | None = None, cache_gb: float = 0
-    ) -> None:
+        self, models_dir: str | Path | None = None, tier_override: str | None = None, cache_gb: float = 0,
+        server=None,
+    ) -> None:  # fmt: skip
         self.models_dir = Path(models_dir) if models_dir else None
         self.tier_override = tier_override or None
         self.cache_gb = cache_gb  # settings' model_cache_gb (0 = auto)
+        self.server = server
         self._engines = None
         self._lock = threading.Lock()
 
     def get(self):
         with self._lock:
             if self._engines is None:
-                from app.jobs.ai import Engines
+                if self.server is not None:  # the same choice as app.jobs.render.make_engines
+                    from app.backends.comfyui.runner import ComfyEngines
 
-                self._engines = Engines(self.models_dir, self.tier_override, cache_gb=self.cache_gb)
+                    self._engines = ComfyEngines(self.server)
+                else:
+                    from app.jobs.ai import Engines
+
+                    self._engines = Engines(self.models_dir, self.tier_override, cache_gb=self.cache_gb)
             return self._engines
 
     def residency(self):
@@ -177,10 +188,13 @@ class EngineHolder:
         engines = self._engines
         return engines.residency if engines is not None else None
 
-    def reset(self, models_dir: str | Path | None, tier_override: str | None, cache_gb: float | None = None) -> None:
-        """New folder, tier or model memory (`cache_gb`; None keeps it): the next job builds a fresh Engines
-        (call on the GPU lane when one exists)."""
+    def reset(self, models_dir: str | Path | None, tier_override: str | None, cache_gb: float | None = None,
+              server=KEEP_SERVER) -> None:  # fmt: skip
+        """New folder, tier, model memory (`cache_gb`; None keeps it) or ComfyUI server (`server`; None: this
+        computer): the next job builds a fresh Engines (call on the GPU lane when one exists)."""
         with self._lock:
+            if server is not KEEP_SERVER:
+                self.server = server
             if self._engines is not None:
                 self._engines.unload()
             self._engines = None
@@ -217,10 +231,13 @@ class EngineStatus:
     final_models: list = field(default_factory=list)  # [app.jobs.ai.ModelChoice]: the tier's, then upgrades
     controlnet: bool = False  # the preview's ControlNet is installed
     speed: object = None  # app.models.speed.SpeedEstimate for this machine's tier (None: not measured)
+    server: bool = False  # the stages run on a ComfyUI server: `gpu` is its status line
 
 
 def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, cancel: CancelToken = NEVER):
     """GPU, tier and which AI stages can run (imports torch when installed: run it on the GPU lane)."""
+    if holder.server is not None:
+        return _server_probe(holder, cancel)
     from app.models.hardware import detect
 
     hw = detect()
@@ -255,3 +272,25 @@ def probe_task(holder: EngineHolder, *, progress: Progress = NULL_PROGRESS, canc
 
         speed = measure(tier, engines.catalog, torch_rate=matmul_rate if hw.torch_installed else None)
     return EngineStatus(gpu.name if gpu else "no GPU", hw.vram_gib, tier_label, stages, finals, controlnet, speed)
+
+
+def _server_probe(holder: EngineHolder, cancel: CancelToken) -> EngineStatus:
+    """The ComfyUI server's line ("ComfyUI at gpu-box:8188 · RTX 4090 · 24 GB") and what its stages lack, in one
+    line each; an unreachable server is said in the line, never raised (no torch here)."""
+    from app.backends.comfyui.runner import status_line
+
+    engines = holder.get()
+    try:
+        line = status_line(holder.server, engines.client.system_stats())
+        tier = engines.tier
+    except AppError as exc:
+        line = f"ComfyUI at {holder.server.label}: {exc.one_line()}"
+        return EngineStatus(line, 0, "", {s: StageState(False, line, "") for s in ("preview", "final")}, server=True)
+    stages = {}
+    for stage in ("preview", "final"):
+        cancel.check()
+        st = tier.stage(stage)
+        entry = engines.catalog.models.get(st.model) if st.model else None
+        ok, reason = engines.available(stage)
+        stages[stage] = StageState(ok, reason, entry.name if entry else "")
+    return EngineStatus(line, 0, tier.label, stages, server=True)
