@@ -81,13 +81,15 @@ def write_safetensors(folder: Path, stem: str, shapes: dict[str, tuple[int, ...]
         header["__metadata__"] = {"format": "pt"}
         raw = json.dumps(header, separators=(",", ":")).encode()
         raw += b" " * (-len(raw) % 8)
+        total += off
+        if (folder / fname).is_file() and (folder / fname).stat().st_size == 8 + len(raw) + off:
+            continue  # written by an earlier run
         with (folder / fname).open("wb") as f:
             f.write(struct.pack("<Q", len(raw)) + raw)
             for shape in shard.values():
                 numel = int(np.prod(shape))
                 for start in range(0, numel, 1 << 27):  # 256 MB chunks
                     f.write(_random_bf16(min(1 << 27, numel - start)).tobytes())
-        total += off
     if index_name:
         (folder / index_name).write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}))
     return total
@@ -120,7 +122,7 @@ def write_gguf_q8(path: Path, shapes: dict[str, tuple[int, ...]], *, family: str
     writer.write_header_to_file(path)
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
-    scale = np.float16(0.0005).view(np.uint8)  # |w| <= 0.064
+    scale = np.array([0.0005], np.float16).view(np.uint8)  # |w| <= 0.064
     for _name, shape, qtype in plan:
         numel = int(np.prod(shape))
         if qtype == T.Q8_0:

@@ -58,3 +58,22 @@ def test_tight_budget_frees_the_final_stages_encoder_too(plans, painting):
     np.testing.assert_array_equal(a, b)
     pipe = manager.pipeline(api.family_module("flux2_klein").pipeline_key(plan), None)
     assert pipe.text_encoder is None and manager.stats["releases"] == 1
+
+
+def test_a_freed_text_encoder_is_really_collected(plans, painting):
+    """Cached embeddings carry no autograd graph, which would hold the encoder's weights after it is freed."""
+    import gc
+    import weakref
+
+    plan = plans.preview()
+    manager = ModelManager(budget_bytes=1)
+    key = api.family_module("z_image").pipeline_key(plan)
+    manager.pipeline(key, lambda m: api.family_module("z_image").build(m, plan))
+    encoder = weakref.ref(_pipe(manager, plan).text_encoder)
+    _gen(manager, plan, painting, "old map")
+    assert manager.stats["releases"] == 1
+    (embeds,) = manager._embeds.values()
+    tensors = embeds if isinstance(embeds, (list, tuple)) else [embeds]
+    assert all(t.grad_fn is None and not t.requires_grad for t in tensors)
+    gc.collect()
+    assert encoder() is None  # nothing holds the freed encoder
