@@ -108,13 +108,15 @@ class EngineStatus(QWidget):
     def set_status(self, status) -> None:
         """`status`: app.ui.tasks.EngineStatus."""
         vram = f" · {status.vram_gib:.0f} GB VRAM" if status.vram_gib else ""
-        self.hardware.setText(" · ".join(p for p in (f"{status.gpu}{vram}", status.tier) if p))
+        server = getattr(status, "server", False)  # `gpu` is the server's line; its tier preset goes in the tooltip
+        self.hardware.setText(" · ".join(p for p in (f"{status.gpu}{vram}", "" if server else status.tier) if p))
+        self.hardware.setToolTip(f"Models and steps of the {status.tier} preset" if server and status.tier else "")
         parts = []
         for name, st in status.stages.items():
             model = st.model_name or f"{name} model"
             if st.ok:
                 parts.append(f"{model} ready")
-            elif getattr(status, "server", False):  # nothing to download here: the server lacks it
+            elif server:  # nothing to download here: the server lacks it
                 parts.append(f"{model} missing on the server" if st.model_name else "")
             else:
                 parts.append(f"{model} not installed — <a href='models'>Download…</a>")

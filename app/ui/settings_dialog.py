@@ -32,6 +32,7 @@ class SettingsDialog(QDialog):
         self.win = win
         s = win.settings
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(640)  # room for the server's line beside Test connection
         form = QFormLayout(self)
         self.models_dir = self._folder_row(form, "Models folder", s.models_dir, "the default folder")
         self.tier = QComboBox(self)
@@ -91,6 +92,7 @@ class SettingsDialog(QDialog):
         self.test_result = QLabel("", box)
         self.test_result.setWordWrap(True)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.test_result.setMinimumHeight(2 * self.test_result.fontMetrics().lineSpacing())  # an error takes two
         test = QHBoxLayout()
         test.addWidget(self.test_button)
         test.addWidget(self.test_result, 1)
@@ -141,13 +143,15 @@ class SettingsDialog(QDialog):
         self.test_result.setText(f"Asking {cfg.label}…")
         job = Job(_test_task, cfg, name="comfyui-test")
         job.succeeded.connect(self._tested)
-        job.failed.connect(lambda exc: self._tested(f"Could not reach ComfyUI at {cfg.label}: {_one_line(exc)}"))
+        job.failed.connect(lambda exc: self._tested(f"Could not connect: {_one_line(exc)}"))
         self._test_job = self.win.session.lanes.submit(job, key="comfyui-test")
 
     def _tested(self, line: str) -> None:
         try:
             self.test_result.setText(line)
             self.test_button.setEnabled(self.comfyui.isChecked())
+            if self.height() < self.sizeHint().height():  # a long error: grow rather than squeeze the fields
+                self.resize(self.width(), self.sizeHint().height())
         except RuntimeError:  # the dialog was closed before the server answered
             pass
 
