@@ -26,9 +26,10 @@ from app.ui.map_panel import MapPanel
 from app.ui.messages import MessageBar
 from app.ui.place_panel import PlacePanel
 from app.ui.preview import PreviewPane
+from app.ui.queue import QueueItem, QueuePanel, RenderQueue
 from app.ui.session import Session
 from app.ui.style_panel import StylePanel
-from app.ui.tasks import EngineHolder
+from app.ui.tasks import EngineHolder, RenderJob, render_task
 from app.ui.workers import Job
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPane(self)
         self.messages = MessageBar(self)
         self.history = HistoryStrip(self)
+        self.render_queue = RenderQueue(self.session.lanes, self)  # Final renders and "Add to queue", in order
+        self.queue_panel = QueuePanel(self.render_queue, self)  # above the history strip; hidden when empty
         self.progress_panel = ProgressPanel(self)
         self.engine_status = EngineStatus(self)
         self._build_layout()
@@ -133,6 +136,7 @@ class MainWindow(QMainWindow):
         row.addStretch(1)
         row.addWidget(self.export_button)
         self.centre_layout.addLayout(row)
+        self.centre_layout.addWidget(self.queue_panel)
         self.centre_layout.addWidget(self.history)
 
     def _connect(self) -> None:
@@ -162,6 +166,10 @@ class MainWindow(QMainWindow):
         self.export_button.clicked.connect(self.export_dialog)
         self.progress_panel.cancel_requested.connect(self.cancel_foreground)
         self.history.restore.connect(self._restore_entry)
+        self.render_queue.result.connect(self._queued_done)
+        self.render_queue.failed.connect(
+            lambda item, exc: self.messages.show_error(f"The queued render ({item.label}) failed", exc)
+        )
 
     # ----- loading --------------------------------------------------------------------------------
     def open_paths(self, paths: list[str | Path]) -> None:
@@ -331,9 +339,9 @@ class MainWindow(QMainWindow):
         self._show_warnings(result)  # and what the AI stage noted (GGUF LoRAs unfused, memory fallbacks)
         self._add_history(stage, result)
 
-    def _add_history(self, stage: str, result) -> None:
+    def _add_history(self, stage: str, result, composition: Composition | None = None) -> None:
         seed = result.metadata.get("seed")
-        self.history.add(Entry(self.session.composition, stage, result.image, seed))
+        self.history.add(Entry(composition or self.session.composition, stage, result.image, seed))
 
     def _restore_entry(self, entry: Entry) -> None:
         self.apply_composition(entry.composition)
@@ -373,8 +381,41 @@ class MainWindow(QMainWindow):
         if not ok:
             self.messages.show_message(f"The {stage} engine cannot run: {reason}")
             return
+        if stage == "final" and (self.session.lanes.current("final") is not None or self.render_queue.busy()):
+            self.queue_render("final")  # another final is being painted: this one waits its turn
+            return
         self.session.set_composition(self._read_composition(), immediate=False)
         self.session.render_ai(stage)
+
+    # ----- the render queue -----------------------------------------------------------------------
+    def queue_render(self, engine: str | None = None, size: tuple[int, int] | None = None) -> QueueItem | None:
+        """Queue a render of the settings as they are now (a snapshot: later edits do not change it).
+        The engine is the final's when it can run, else the procedural one; the size the preview's."""
+        if self.session.data is None:
+            self.messages.show_message("Load a map first: there is nothing to render yet")
+            return None
+        if engine is None:
+            engine = "final" if self.session.can_run("final")[0] else "procedural"
+        comp = self._read_composition()
+        self.session.set_composition(comp, immediate=False)
+        req = comp.request(self.session.inputs, size=size, engine=engine)
+        if engine != "procedural":
+            reference, meta = self.session._reference() if engine == "final" else (None, None)
+            req.ai = comp.ai_options(reference, meta)
+        names = [f.label or f.path.name for f in self.session.files]
+        what = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")
+        label = f"{what} · {comp.style} · {engine} · {req.size[0]}×{req.size[1]}"
+        return self.render_queue.add(label, render_task, RenderJob(req, self.session.data, self.session.engines),
+                                     extra=(engine, comp))  # fmt: skip
+
+    def _queued_done(self, item: QueueItem, result) -> None:
+        if not isinstance(item.extra, tuple):
+            return  # not one of the window's renders
+        engine, comp = item.extra
+        stage = "sketch" if engine == "procedural" else engine
+        self._add_history(stage, result, comp)
+        if engine != "procedural" and comp.sketch_key() == self.session.composition.sketch_key():
+            self.preview.set_stage_image(engine, result.image)  # the map is unchanged: its tab shows it too
 
     # ----- progress -------------------------------------------------------------------------------
     def _job_started(self, job: Job, what: str) -> None:
@@ -431,6 +472,7 @@ class MainWindow(QMainWindow):
 
         save_geometry(self)
         self.save_settings()
+        self.render_queue.clear()
         self.session.shutdown()
         super().closeEvent(event)
 

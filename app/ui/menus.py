@@ -1,4 +1,4 @@
-"""The menu bar: File, Models, Settings, Help."""
+"""The menu bar: File, Render, Models, Settings, Help."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def build_menus(win) -> None:
     win.save_fetched_action = _action(win, file, "Save &fetched data…", win.save_fetched_data)
     file.addSeparator()
     _action(win, file, "&Quit", win.close, QKeySequence.StandardKey.Quit)
+
+    render = bar.addMenu("&Render")
+    win.final_action = _action(win, render, "&Final render", lambda: win._run_ai("final"))
+    win.queue_action = _action(win, render, "&Add to queue", win.queue_render, QKeySequence("Ctrl+Shift+R"))
+    win.queue_action.setToolTip("Render the settings as they are now after the renders already queued")
 
     models = bar.addMenu("&Models")
     _action(win, models, "&Manage models…", win.manage_models)

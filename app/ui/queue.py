@@ -2,7 +2,7 @@
 
 The live preview keeps superseding a stale one (Lanes.submit with a key); this queue is for renders the person
 asked for ("Final render", "Add to queue"): they run one at a time, in order, and none supersedes another.
-Not wired into the main window yet."""
+The main window shows the panel above its history strip; each result goes to the strip."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class QueueItem:
     request: Any
     state: str = "waiting"  # waiting | running | succeeded | failed | cancelled
     fraction: float = 0.0
+    text: str = ""  # the running item's latest progress words
+    extra: Any = None  # what the owner needs back with the result (the window: the composition snapshot)
     job: Job | None = field(default=None, repr=False)
 
 
@@ -31,14 +33,15 @@ class RenderQueue(QObject):
 
     changed = Signal()
     result = Signal(object, object)
+    failed = Signal(object, object)  # item, exception
 
     def __init__(self, lanes: Lanes, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.lanes = lanes
         self.items: list[QueueItem] = []
 
-    def add(self, label: str, fn: Callable, request: Any) -> QueueItem:
-        item = QueueItem(label, fn, request)
+    def add(self, label: str, fn: Callable, request: Any, extra: Any = None) -> QueueItem:
+        item = QueueItem(label, fn, request, extra=extra)
         self.items.append(item)
         self._next()
         self.changed.emit()
@@ -51,6 +54,17 @@ class RenderQueue(QObject):
             self.changed.emit()
         elif item.state == "running" and item.job is not None:
             item.job.cancel()
+
+    def clear(self) -> None:
+        """Drop every waiting item and cancel the running one (the window closing)."""
+        self.items = [i for i in self.items if i.state == "running"]
+        for item in self.items:
+            if item.job is not None:
+                item.job.cancel()
+        self.changed.emit()
+
+    def busy(self) -> bool:
+        return bool(self.items)
 
     def _next(self) -> None:
         if any(i.state == "running" for i in self.items):
@@ -70,6 +84,7 @@ class RenderQueue(QObject):
     def _progress(self, item: QueueItem, event) -> None:
         total = getattr(event, "total", 0) or 0
         item.fraction = (getattr(event, "step", 0) / total) if total else item.fraction
+        item.text = getattr(event, "message", "") or getattr(event, "stage", "") or item.text
         self.changed.emit()
 
     def _done(self, item: QueueItem, state: str, value: object) -> None:
@@ -78,6 +93,8 @@ class RenderQueue(QObject):
             self.items.remove(item)
         if state == "succeeded":
             self.result.emit(item, value)
+        elif state == "failed":
+            self.failed.emit(item, value)
         self._next()
         self.changed.emit()
 
@@ -103,7 +120,9 @@ class QueuePanel(QWidget):
             row = QWidget(self)
             lay = QHBoxLayout(row)
             lay.addWidget(QLabel(item.label, row))
-            lay.addWidget(QLabel(item.state, row))
+            state = QLabel(f"{item.state} · {item.text}" if item.text else item.state, row)
+            state.setObjectName("queue_state")
+            lay.addWidget(state)
             bar = QProgressBar(row)
             bar.setRange(0, 100)
             bar.setValue(int(item.fraction * 100))
