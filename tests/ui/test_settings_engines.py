@@ -117,3 +117,25 @@ def test_window_started_on_a_server_names_it_and_unreachable_is_one_line(qtbot, 
         assert not win.session.can_run("preview")[0]
     finally:
         win.session.shutdown()
+
+
+def test_the_window_paints_the_preview_on_the_server(qtbot, tmp_path, town, load_map):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    with FakeComfy(object_info(), steps=3, lifetime=60) as srv:
+        win = MainWindow(Settings(backend="comfyui", comfyui_url=srv.url), config_dir=tmp_path / "c", probe=True)
+        qtbot.addWidget(win)
+        win.show()
+        try:
+            load_map(win, [town])
+            qtbot.waitUntil(lambda: win.preview_button.isEnabled(), timeout=20000)
+            with qtbot.waitSignal(win.session.ai_ready, timeout=60000) as got:
+                win.preview_button.click()
+            stage, result = got.args
+            assert stage == "preview" and result.image.size
+            posts = srv.paths("POST")
+            assert "/prompt" in posts and "/upload/image" in posts  # painted by the server, not this computer
+            assert result.metadata["stages"]["preview"]["device"] == "comfyui"
+        finally:
+            win.session.shutdown()
