@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui.workers import Job, Lanes
 
@@ -106,6 +106,8 @@ class QueuePanel(QWidget):
         super().__init__(parent)
         self.queue = queue
         self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(0, 2, 0, 2)
+        self._box.setSpacing(2)
         self.rows: list[QWidget] = []
         queue.changed.connect(self.refresh)
         self.refresh()
@@ -119,11 +121,16 @@ class QueuePanel(QWidget):
         for item in self.queue.items:
             row = QWidget(self)
             lay = QHBoxLayout(row)
-            lay.addWidget(QLabel(item.label, row))
+            lay.setContentsMargins(4, 0, 4, 0)
+            name = QLabel(item.label, row)
+            name.setToolTip(item.label)
             state = QLabel(f"{item.state} · {item.text}" if item.text else item.state, row)
             state.setObjectName("queue_state")
-            lay.addWidget(state)
+            for label, stretch in ((name, 3), (state, 2)):  # long words never widen the window
+                label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                lay.addWidget(label, stretch)
             bar = QProgressBar(row)
+            bar.setFixedWidth(140)
             bar.setRange(0, 100)
             bar.setValue(int(item.fraction * 100))
             lay.addWidget(bar)
