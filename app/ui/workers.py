@@ -135,6 +135,7 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._pending = 0
         self._idle = threading.Condition()
+        self._retired: list[Job] = []  # finished jobs, released on the GUI thread by reap()
 
     def start(self, job: Job, priority: int = 0) -> None:
         with self._idle:
@@ -154,12 +155,22 @@ class WorkerPool:
                 job.execute()
             finally:
                 with self._idle:
+                    # A worker must never drop the last reference to a Job (a QObject made on the GUI thread):
+                    # destroying it here while its queued signals are in flight can crash Qt. reap() releases it.
+                    self._retired.append(job)
                     self._pending -= 1
                     self._idle.notify_all()
+                del job
 
     def wait(self, msecs: int = 30000) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=msecs / 1000)
+
+    def reap(self) -> None:
+        """Release finished jobs; call on the GUI thread."""
+        with self._idle:
+            done, self._retired = self._retired, []
+        done.clear()
 
     def shutdown(self) -> None:
         for _ in self._threads:
@@ -217,9 +228,13 @@ class Lanes(QObject):
     def shutdown(self) -> None:
         self.cpu.shutdown()
         self.gpu.shutdown()
+        self.cpu.reap()
+        self.gpu.reap()
 
     def _forget(self, job: Job, key: str | None) -> None:
         self._live.discard(job)
+        self.cpu.reap()
+        self.gpu.reap()
         if key is not None and self._keyed.get(key) is job:
             del self._keyed[key]
         if not self._live:

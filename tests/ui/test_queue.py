@@ -39,4 +39,6 @@ def test_queue_runs_in_order_and_cancels(qtbot):
     qtbot.waitUntil(lambda: not queue.items, timeout=10000)
     assert a.state == "cancelled" and ran == ["b", "d"] and results == ["b", "d"]
     assert panel.rows == []
+    lanes.wait(5000)
+    qtbot.wait(50)  # the jobs' queued finished signals are delivered before the lanes go
     lanes.shutdown()
