@@ -52,7 +52,7 @@ class MainWindow(QMainWindow):
 
         holder = EngineHolder(
             self.settings.models_dir or None, self.settings.tier_override or None, self.settings.model_cache_gb,
-            server=server_config(self.settings),  # Settings → Engines: None is this computer
+            server=server_config(self.settings, deferred=True),  # None: this computer; the token is read off-thread
         )
         self.session = Session(styles, holder, self)
         self.setWindowTitle("MapBrush")

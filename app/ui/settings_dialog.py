@@ -65,8 +65,6 @@ class SettingsDialog(QDialog):
         form.addRow(buttons)
 
     def _engines_group(self, s) -> QGroupBox:
-        from app.backends.comfyui.tokens import load_token
-
         box = QGroupBox("Engines", self)
         lay = QFormLayout(box)
         self.local = QRadioButton("This computer", box)
@@ -79,9 +77,9 @@ class SettingsDialog(QDialog):
         lay.addRow("AI stages run on", choice)
         self.comfyui_url = QLineEdit(s.comfyui_url, box)
         self.comfyui_url.setPlaceholderText("http://gpu-box:8188")
-        self.comfyui_token = QLineEdit(load_token(s, s.comfyui_url) or "" if s.comfyui_url else "", box)
+        self.comfyui_token = QLineEdit("", box)  # filled by a worker: reading a keyring can block
         self.comfyui_token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.comfyui_token.setPlaceholderText("none (sent as Authorization: Bearer …)")
+        self.comfyui_token.setPlaceholderText(TOKEN_PLACEHOLDER)
         self.comfyui_headers = QPlainTextEdit("\n".join(s.comfyui_headers), box)
         self.comfyui_headers.setPlaceholderText("Name: value, one a line")
         self.comfyui_headers.setFixedHeight(self.comfyui_url.sizeHint().height() * 3)
@@ -103,14 +101,43 @@ class SettingsDialog(QDialog):
         lay.addRow("", test)
         self._server_fields = (self.comfyui_url, self.comfyui_token, self.comfyui_headers, self.comfyui_verify,
                                self.test_button)  # fmt: skip
+        self._test_job = None
+        self._stored_url = s.comfyui_url
+        self._stored_token: str | None = None  # the token as stored, once the worker has read it
+        self._token_state = "reading" if s.comfyui_url else "read"  # reading → read | failed; no address: none
         self.comfyui.toggled.connect(self._backend_toggled)
         self._backend_toggled(self.comfyui.isChecked())
-        self._test_job = None
+        if self._token_state == "reading":
+            self._read_token(s)
         return box
+
+    def _read_token(self, s) -> None:
+        """The stored token, from the keyring (or the settings file) on a worker; the field waits for it."""
+        from app.ui.workers import Job
+
+        self.comfyui_token.setPlaceholderText("reading the stored token…")
+        job = Job(_read_token_task, (s.comfyui_url, s.comfyui_token), name="comfyui-token")
+        job.succeeded.connect(self._token_arrived)
+        job.failed.connect(lambda _exc: self._token_arrived(None, failed=True))
+        self._token_job = self.win.session.lanes.submit(job, key="comfyui-token")
+
+    def _token_arrived(self, token: str | None, *, failed: bool = False) -> None:
+        try:
+            self._stored_token = None if failed else (token or "")
+            self._token_state = "failed" if failed else "read"
+            self.comfyui_token.setPlaceholderText(TOKEN_PLACEHOLDER if not failed else
+                                                  "the stored token could not be read; type it again")  # fmt: skip
+            if not failed and not self.comfyui_token.text():
+                self.comfyui_token.setText(token or "")
+            self.comfyui_token.setEnabled(self.comfyui.isChecked())
+        except RuntimeError:  # the dialog was closed first
+            pass
 
     def _backend_toggled(self, on: bool) -> None:
         for w in self._server_fields:
             w.setEnabled(on)
+        if self._token_state == "reading":
+            self.comfyui_token.setEnabled(False)  # until the stored token has been read (or failed to be)
 
     def _server_settings(self):
         """A Settings copy holding the Engines fields as typed (nothing saved yet)."""
@@ -121,15 +148,17 @@ class SettingsDialog(QDialog):
                        comfyui_url=self.comfyui_url.text().strip(), comfyui_headers=headers,
                        comfyui_verify_tls=self.comfyui_verify.isChecked())  # fmt: skip
 
+    def _typed_token(self) -> str | None:
+        """The token to use: the field's once the stored one was read (or one was typed); None while it is unknown
+        (then the client reads the stored one, off this thread)."""
+        text = self.comfyui_token.text().strip()
+        return text if self._token_state == "read" or text else None
+
     def _typed_config(self):
-        from app.backends.comfyui.client import ServerConfig
         from app.backends.comfyui.tokens import server_config
 
-        cfg = server_config(self._server_settings(), keyring=_NoKeyring())  # the token as typed, not as stored
-        if cfg is None:
-            return None
-        token = self.comfyui_token.text().strip() or None
-        return ServerConfig(cfg.url, token=token, headers=cfg.headers, verify=cfg.verify)
+        typed = self._server_settings()
+        return server_config(typed, deferred=True, token=self._typed_token())
 
     def test_connection(self) -> None:
         """Ask the server for /system_stats on a worker; the answer (or the one-line error) shows beside the button."""
@@ -188,40 +217,66 @@ class SettingsDialog(QDialog):
         s.models_dir, s.tier_override, s.model_cache_gb = new
         s.export_dir = self.export_dir.text().strip()
         s.theme = THEMES[self.theme.currentIndex()]
-        server_changed = self._save_server(s)
+        server_changed, token = self._save_server(s)
         self.win.save_settings()
         apply_theme(QApplication.instance(), s.theme)
         if engines_changed or server_changed:
             from app.backends.comfyui.tokens import server_config
 
             self.win.session.reset_engines(s.models_dir or None, s.tier_override or None, s.model_cache_gb,
-                                           server_config(s))  # fmt: skip
+                                           server_config(s, deferred=True, token=token))  # fmt: skip
         super().accept()
 
-    def _save_server(self, s) -> bool:
-        """Copy the Engines fields into the settings (the token into the keyring when there is one); True when the
-        backend changed."""
-        from app.backends.comfyui.tokens import load_token, save_token
-
+    def _save_server(self, s) -> tuple[bool, str | None]:
+        """Copy the Engines fields into the settings; a changed token goes to the keyring on a worker (the settings
+        file gets it only when no keyring takes it). Returns (the backend changed, the token when known)."""
         typed = self._server_settings()
-        token = self.comfyui_token.text().strip()
         keys = ("backend", "comfyui_url", "comfyui_headers", "comfyui_verify_tls")
         before = [getattr(s, k) for k in keys]
-        old_token = load_token(s, s.comfyui_url) if s.comfyui_url else None
         for k in keys:
             setattr(s, k, getattr(typed, k))
-        if s.comfyui_url and (token or old_token):
-            warning = save_token(s, s.comfyui_url, token)
-            if warning and hasattr(self.win, "messages"):
-                self.win.messages.show_message(warning, level="info")
-        return before != [getattr(s, k) for k in keys] or (token or None) != old_token
+        token = self._typed_token()
+        old = self._stored_token
+        token_changed = token is not None and (token != (old or "") or s.comfyui_url != self._stored_url)
+        if s.comfyui_url and token_changed and (token or old):
+            store_token_later(self.win, s.comfyui_url, token)
+        return before != [getattr(s, k) for k in keys] or token_changed, token
 
 
-class _NoKeyring:
-    """For Test connection: the token comes from the field, never from the keyring."""
+TOKEN_PLACEHOLDER = "none (sent as Authorization: Bearer …)"
 
-    def get_password(self, *_a):
-        return None
+
+def store_token_later(win, url: str, token: str):
+    """Put the token into the keyring on a worker; then, on the GUI thread, into the settings file when no keyring
+    took it (with the warning), and save. The dialog may be gone by then: this needs only the window."""
+    from app.backends.comfyui.tokens import settle_token
+    from app.ui.workers import Job
+
+    def stored(in_keyring: bool) -> None:
+        if win.settings.comfyui_url != url:  # changed again meanwhile: that save has its own job
+            return
+        warning = settle_token(win.settings, token, in_keyring)
+        win.save_settings()
+        if warning and hasattr(win, "messages"):
+            win.messages.show_message(warning, level="info")
+
+    job = Job(_store_token_task, (url, token), name="comfyui-token-store")
+    job.succeeded.connect(stored)
+    job.failed.connect(lambda _exc: stored(False))
+    return win.session.lanes.submit(job, key="comfyui-token-store", supersede=False)
+
+
+def _read_token_task(req, **_kw) -> str | None:
+    from app.backends.comfyui.tokens import StoredToken
+
+    url, file_token = req
+    return StoredToken(url, file_token)()
+
+
+def _store_token_task(req, **_kw) -> bool:
+    from app.backends.comfyui.tokens import store_token
+
+    return store_token(*req)
 
 
 def _test_task(cfg, **_kw) -> str:

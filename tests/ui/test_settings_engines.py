@@ -2,6 +2,8 @@
 bar; the window's renders then go through ComfyEngines. Against the loopback server of tests/backends."""
 
 import socket
+import threading
+import time
 
 import pytest
 
@@ -31,10 +33,18 @@ def _choose_server(dialog, url: str, token: str = "sekrit") -> None:
     dialog.comfyui_verify.setChecked(False)
 
 
-def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, qtbot):
+def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, qtbot, monkeypatch):
     from app.backends.comfyui.runner import ComfyEngines
     from app.settings import Settings
+    from app.ui import session, tasks
     from app.ui.settings_dialog import SettingsDialog
+
+    def probe(holder, **kw):  # this computer's probe imports torch (seconds): not what this test is about
+        if holder.server is None:
+            return tasks.EngineStatus("no GPU", 0, "cpu", {})
+        return tasks.probe_task(holder, **kw)
+
+    monkeypatch.setattr(session, "probe_task", probe)
 
     with FakeComfy(object_info(), lifetime=30) as srv:
         dialog = SettingsDialog(window)
@@ -46,14 +56,15 @@ def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, q
         saved = Settings.load(window.config_dir)
         assert (saved.backend, saved.comfyui_url, saved.comfyui_verify_tls) == ("comfyui", srv.url, False)
         assert saved.comfyui_headers == ["X-Team: maps", "bad header line"]
-        assert saved.comfyui_token == "sekrit"  # no keyring here: in the file (with the warning shown)
+        # no keyring here: in the file (stored by a worker), with the warning shown
+        qtbot.waitUntil(lambda: Settings.load(window.config_dir).comfyui_token == "sekrit", timeout=5000)
         assert "keyring" in window.messages.text.text().lower()
         port = srv.url.rsplit(":", 1)[1]
         label = window.engine_status.hardware
         qtbot.waitUntil(lambda: label.text().startswith(f"ComfyUI at 127.0.0.1:{port} · "), timeout=20000)
         assert "RTX 4090 · 24 GB" in label.text()
         assert isinstance(window.session.engines.get(), ComfyEngines)
-        assert window.session.engines.server.token == "sekrit"
+        assert window.session.engines.server.token == "sekrit"  # as typed: no keyring read
         assert window.session.engines.server.headers == {"X-Team": "maps"}
         qtbot.waitUntil(lambda: window.session.status is not None, timeout=20000)
         assert window.session.status.stages["preview"].ok, window.session.status.stages["preview"].reason
@@ -62,7 +73,8 @@ def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, q
 
         dialog = SettingsDialog(window)  # and back to this computer
         qtbot.addWidget(dialog)
-        assert dialog.comfyui.isChecked() and dialog.comfyui_token.text() == "sekrit"
+        qtbot.waitUntil(lambda: dialog.comfyui_token.text() == "sekrit", timeout=5000)  # read by a worker
+        assert dialog.comfyui.isChecked() and dialog.comfyui_token.isEnabled()
         dialog.local.setChecked(True)
         dialog.accept()
         assert Settings.load(window.config_dir).backend == "local"
@@ -139,3 +151,82 @@ def test_the_window_paints_the_preview_on_the_server(qtbot, tmp_path, town, load
             assert result.metadata["stages"]["preview"]["device"] == "comfyui"
         finally:
             win.session.shutdown()
+
+
+class SlowKeyring:
+    """A keyring whose every call blocks (a Secret Service waiting on D-Bus for an unlock prompt) until `gate` opens
+    (at most 3 s), and records the thread that called it."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.calls: list[tuple[str, str]] = []
+        self.store = {(tokens.SERVICE, "http://127.0.0.1:9"): "sekrit"}
+
+    def _wait(self, what: str) -> None:
+        self.calls.append((what, threading.current_thread().name))
+        self.gate.wait(3)
+
+    def get_password(self, service, user):
+        self._wait("get")
+        return self.store.get((service, user))
+
+    def set_password(self, service, user, secret):
+        self._wait("set")
+        self.store[(service, user)] = secret
+
+    def delete_password(self, service, user):
+        self._wait("delete")
+        self.store.pop((service, user), None)
+
+
+def test_the_keyring_is_never_read_or_written_on_the_gui_thread(qtbot, tmp_path, monkeypatch):
+    """Opening the window and Settings, and saving a new token, all return at once while the keyring blocks; the
+    token still arrives in the field, the engines get it, and the new one lands in the keyring — all off-thread."""
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+    from app.ui.settings_dialog import SettingsDialog
+
+    kr = SlowKeyring()
+    monkeypatch.setattr(tokens, "_keyring", lambda: kr)
+    s = Settings(backend="comfyui", comfyui_url="http://127.0.0.1:9")  # nothing listens: only the keyring matters
+    t0 = time.monotonic()
+    win = MainWindow(s, config_dir=tmp_path / "config", probe=False)
+    qtbot.addWidget(win)
+    try:
+        dialog = SettingsDialog(win)
+        qtbot.addWidget(dialog)
+        assert time.monotonic() - t0 < 1.5  # the keyring blocks 3 s a call: it was not asked on this thread
+        assert not dialog.comfyui_token.isEnabled()  # waits for the stored token
+        qtbot.waitUntil(lambda: bool(kr.calls), timeout=2000)  # asked, by a worker
+        kr.gate.set()
+        qtbot.waitUntil(lambda: dialog.comfyui_token.text() == "sekrit", timeout=5000)
+        assert dialog.comfyui_token.isEnabled()
+        kr.gate.clear()
+        dialog.comfyui_token.setText("newer")
+        t1 = time.monotonic()
+        dialog.accept()
+        assert time.monotonic() - t1 < 1.5  # the keyring write is a job too
+        kr.gate.set()
+        qtbot.waitUntil(lambda: kr.store[(tokens.SERVICE, s.comfyui_url)] == "newer", timeout=5000)
+        assert Settings.load(win.config_dir).comfyui_token == ""  # in the keyring, not in the file
+        assert win.session.engines.server.token == "newer"
+        # the window's own engines read a stored token on the GPU lane, when first used
+        fresh = tokens.server_config(Settings(backend="comfyui", comfyui_url=s.comfyui_url), deferred=True)
+        assert fresh.token is None and fresh.token_source is not None
+        from app.ui.tasks import EngineHolder
+
+        holder = EngineHolder(server=fresh)
+        with qtbot.waitSignal(win.session.lanes.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+            win.session.lanes.submit(_job(lambda *_a, **_k: holder.get()), lane="gpu")
+        assert holder.get().client.token == "newer"
+        main = threading.main_thread().name
+        assert kr.calls and all(thread != main for _, thread in kr.calls), kr.calls
+    finally:
+        kr.gate.set()
+        win.session.shutdown()
+
+
+def _job(fn):
+    from app.ui.workers import Job
+
+    return Job(fn, None, name="test-keyring")

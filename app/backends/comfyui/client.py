@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,6 +40,14 @@ class ComfyError(NetworkError):
     """The ComfyUI server could not be reached, refused, was too slow, or answered with something unusable."""
 
 
+class ComfyHTTPError(ComfyError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ComfyRunError(ComfyError):
     """The server ran our graph and reported an error (execution_error)."""
 
@@ -49,9 +58,13 @@ class ServerConfig:
     token: str | None = None  # sent as "Authorization: Bearer …"
     headers: Mapping[str, str] = field(default_factory=dict)
     verify: bool = True
+    ca_file: str | None = None  # a PEM file of the CA(s) to trust for https (a server with its own CA)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     job_timeout: float = 3600.0  # a whole stage, queue wait included
+    # Where `token` is None: called once by the client, on the worker that makes it, for a token still in the OS
+    # keyring (tokens.py). Reading a keyring can block on D-Bus, so the GUI thread never calls it.
+    token_source: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -77,17 +90,24 @@ class ComfyClient:
         self.config = config
         self.base = f"{parts.scheme}://{parts.netloc}{parts.path}"
         self.client_id = client_id or uuid.uuid4().hex
-        kw = {} if config.verify else {"cert_reqs": "CERT_NONE"}
+        self.token = config.token
+        if self.token is None and config.token_source is not None:
+            self.token = config.token_source() or None
+        if config.ca_file and not os.path.isfile(config.ca_file):
+            raise ComfyError(f"the CA file for the ComfyUI server does not exist: {config.ca_file}")
         if not config.verify:
+            kw = {"cert_reqs": "CERT_NONE"}
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        else:
+            kw = {"cert_reqs": "CERT_REQUIRED", **({"ca_certs": config.ca_file} if config.ca_file else {})}
         self._pool = urllib3.PoolManager(retries=False, **kw)
         self._timeout = urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout)
 
     # ----- HTTP ----------------------------------------------------------------------------------------------
     def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         h = {"User-Agent": "MapBrush", **dict(self.config.headers)}
-        if self.config.token:
-            h["Authorization"] = f"Bearer {self.config.token}"
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
         h.update(extra or {})
         return h
 
@@ -104,7 +124,11 @@ class ComfyClient:
                              f"{self.config.connect_timeout:g} s") from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise ComfyError(f"the ComfyUI server at {self.config.label} did not answer in time ({path})") from exc
+        except urllib3.exceptions.SSLError as exc:
+            raise ComfyError(self._tls_problem(exc)) from exc
         except urllib3.exceptions.HTTPError as exc:
+            if "certificate" in str(exc).lower():  # urllib3 may wrap the SSLError (MaxRetryError, ProtocolError)
+                raise ComfyError(self._tls_problem(exc)) from exc
             raise ComfyError(f"cannot reach the ComfyUI server at {self.config.label}: {_reason(exc)}") from exc
         try:
             length = r.headers.get("Content-Length")
@@ -126,8 +150,18 @@ class ComfyClient:
         if r.status in (401, 403):
             raise ComfyError(f"the ComfyUI server at {self.config.label} refused us (HTTP {r.status}): check the token")
         if r.status >= 400:
-            raise ComfyError(f"the ComfyUI server answered HTTP {r.status} for {path}: {_error_text(data)}")
+            raise ComfyHTTPError(f"the ComfyUI server answered HTTP {r.status} for {path}: {_error_text(data)}",
+                                 status=r.status)  # fmt: skip
         return data
+
+    def _tls_problem(self, exc: Exception) -> str:
+        text = str(exc).lower()
+        if "certificate verify failed" in text or ("certificate" in text and "verify" in text):
+            why = "hostname mismatch" if "hostname" in text or "ip address mismatch" in text else "not trusted"
+            return (f"the ComfyUI server at {self.config.label} has a TLS certificate we cannot verify ({why}); "
+                    "give its CA file (--comfyui-ca-file) or turn the check off (--comfyui-insecure, or untick "
+                    "Verify in Settings → Engines)")  # fmt: skip
+        return f"cannot reach the ComfyUI server at {self.config.label}: TLS failed ({_reason(exc)})"
 
     def get_json(self, path: str, *, cap: int = JSON_CAP):
         return _json(self.request("GET", path, cap=cap), path)
@@ -148,12 +182,21 @@ class ComfyClient:
         stats = self.get_json("/system_stats")
         return stats if isinstance(stats, dict) else {}
 
+    def model_folders(self) -> list[str] | None:
+        """The model folders a server lists at /models (ComfyUI 0.2 and later); None where it has no such route."""
+        return self._optional_list("/models")
+
     def models(self, folder: str) -> list[str] | None:
         """Files in a model folder from /models/<folder> (newer servers); None where the server has no such route."""
+        return self._optional_list(f"/models/{quote(folder)}")
+
+    def _optional_list(self, path: str) -> list[str] | None:
         try:
-            got = self.get_json(f"/models/{quote(folder)}")
-        except ComfyError:
-            return None
+            got = self.get_json(path)
+        except ComfyHTTPError as exc:
+            if exc.status == 404:  # an older server, or a folder it does not have
+                return None
+            raise
         return [str(x) for x in got] if isinstance(got, list) else None
 
     def upload_image(self, name: str, png: bytes) -> str:
@@ -232,7 +275,7 @@ class ComfyClient:
 
     def _open_ws(self):
         connect = _websockets()
-        kw = {"ssl": _insecure_ssl()} if not self.config.verify and self.base.startswith("https") else {}
+        kw = {"ssl": _ws_ssl(self.config)} if self.base.startswith("https") else {}
         try:
             ws = connect(self._ws_url(), additional_headers=self._headers(), open_timeout=self.config.connect_timeout,
                          max_size=MESSAGE_CAP, close_timeout=1, **kw)  # fmt: skip
@@ -378,10 +421,12 @@ def _int(x) -> int:
     return int(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else 0
 
 
-def _insecure_ssl():
+def _ws_ssl(config: ServerConfig):
+    """The wss:// socket checks the certificate as the HTTP requests do: the system's CAs, `ca_file`, or nothing."""
     import ssl
 
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = ssl.create_default_context(cafile=config.ca_file or None)
+    if not config.verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
     return ctx
