@@ -103,7 +103,8 @@ def add_render_options(r: argparse.ArgumentParser, *, single: bool = True) -> No
     r.add_argument("--style", default="watercolor", help="style name (see `mapbrush styles`)")
     r.add_argument("--style-image", type=Path, metavar="PICTURE",
                    help="paint the style in the colours of this picture (e.g. a painting)")  # fmt: skip
-    r.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT in pixels (default 2400x1800)")
+    r.add_argument("--size", type=_size, default=None,
+                   help="WIDTHxHEIGHT in pixels, 16 to 16384 a side (default 2400x1800)")  # fmt: skip
     r.add_argument("--title", help="title (default: the place in the data, else the nearest town, else the file)")
     r.add_argument("--no-title", action="store_true", help="no title (and no default subtitle)")
     r.add_argument("--subtitle", help="subtitle under the title (default: the centre's coordinates; for a track, "

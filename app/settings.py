@@ -77,7 +77,7 @@ class Settings:
             if isinstance(default, list):
                 (item,) = get_args(hints[key])
                 ok = isinstance(value, list) and all(type(v) is item for v in value)
-                ok = ok and (key != "size" or (len(value) == 2 and all(16 <= v <= 8192 for v in value)))
+                ok = ok and (key != "size" or (len(value) == 2 and all(16 <= v <= 16384 for v in value)))
             else:
                 ok = type(value) is type(default)
                 ok = ok and (key != "model_cache_gb" or 0 <= value <= 4096)

@@ -345,7 +345,7 @@ def test_render_paper_with_bleed_sizes_the_picture_and_records_the_paper(tmp_pat
 
 
 def test_render_paper_landscape_capped_sizes_the_request_and_warns_on_one_line():
-    # in-process: a render at the 8192 px cap takes minutes here; the options and the warning are what matter
+    # in-process: a render at the 16384 px cap takes minutes here; the options and the warning are what matter
     from app.cli import build_parser, paper_of, render_request
     from app.jobs.render import MAX_SIDE
 
@@ -355,7 +355,7 @@ def test_render_paper_landscape_capped_sizes_the_request_and_warns_on_one_line()
     w, h = req.size
     assert w == MAX_SIDE > h and req.dpi == pytest.approx(MAX_SIDE / 36, abs=0.01) and req.dpi == round(paper.dpi, 2)
     warn = paper.warning()
-    assert "\n" not in warn and warn.startswith("24×36 in at 1200 dpi is over 8192 px a side; rendered at 227.6 dpi")
+    assert "\n" not in warn and warn.startswith("24×36 in at 1200 dpi is over 16384 px a side; rendered at 455.1 dpi")
     assert paper.metadata()["orientation"] == "landscape"
 
 

@@ -108,9 +108,11 @@ def paper_size(
     bleed_in = bleed_mm / MM_PER_IN
     used = min(dpi, max_side / (max(w_in, h_in) + 2 * bleed_in))
     bleed_px = round(bleed_in * used)
-    trim = tuple(min(round(side * used), max_side - 2 * bleed_px) for side in (w_in, h_in))  # a pixel rounded over
-    size = trim[0] + 2 * bleed_px, trim[1] + 2 * bleed_px
-    return PaperSize(name, landscape, used, dpi, bleed_mm, bleed_px, trim, size)
+    w, h = (min(round(side * used), max_side - 2 * bleed_px) for side in (w_in, h_in))  # a pixel rounded over
+    if used < dpi:  # capped: the long side fills the cap (the bleed rounded down could leave it a pixel short)
+        w, h = (max_side - 2 * bleed_px, h) if w_in >= h_in else (w, max_side - 2 * bleed_px)
+    size = w + 2 * bleed_px, h + 2 * bleed_px
+    return PaperSize(name, landscape, used, dpi, bleed_mm, bleed_px, (w, h), size)
 
 
 def bleed_px(bleed_mm: float, dpi: float) -> int:

@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+import struct
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,11 +23,14 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
+from PIL.PngImagePlugin import PngImageFile, PngInfo
 
 from app.errors import AppError, InputError
 from app.export.chunks import IMAGE_CHUNK, read_image_chunks, read_text_chunks
 from app.export.metadata import format_parameters
+from app.export.pngencode import SIGNATURE as PNG_SIGNATURE
+from app.export.pngencode import write_png_stream
+from app.jobs.render import MAX_SIDE
 
 __all__ = ["METADATA_KEY", "PARAMETERS_KEY", "format_parameters", "read_metadata", "read_parameters", "write_png"]
 
@@ -55,7 +59,6 @@ def write_png(
     Raises AppError (naming the file) when the file cannot be written.
     """
     path = Path(path)
-    im = _as_image(image)
     info = PngInfo()
     info.add_itxt(METADATA_KEY, metadata_json(metadata))
     info.add_text(PARAMETERS_KEY, format_parameters(metadata))  # tEXt, or iTXt when not latin-1
@@ -63,13 +66,16 @@ def write_png(
         info.add_text(key, text)  # tEXt `prompt` and `workflow`, as ComfyUI writes them
     for name, pixels in (images or {}).items():
         info.add(IMAGE_CHUNK, name.encode("latin-1") + b"\0" + encode_embedded(pixels))
-    options: dict[str, Any] = {"pnginfo": info, "compress_level": COMPRESS_LEVEL}
-    if dpi is not None:
-        if not (dpi > 0 and np.isfinite(dpi)):
-            raise ValueError(f"dpi must be a positive number, not {dpi!r}")
-        options["dpi"] = (float(dpi), float(dpi))
-
-    return save_atomic(path, lambda f: im.save(f, format="PNG", **options), "PNG")
+    if dpi is not None and not (dpi > 0 and np.isfinite(dpi)):
+        raise ValueError(f"dpi must be a positive number, not {dpi!r}")
+    if isinstance(image, Image.Image):
+        options: dict[str, Any] = {"pnginfo": info, "compress_level": COMPRESS_LEVEL}
+        if dpi is not None:
+            options["dpi"] = (float(dpi), float(dpi))
+        return save_atomic(path, lambda f: image.save(f, format="PNG", **options), "PNG")
+    pixels = _checked_array(image)  # streamed band by band (pngencode.py): no second full-size copy
+    return save_atomic(path, lambda f: write_png_stream(f, pixels, info.chunks, dpi=dpi, level=COMPRESS_LEVEL),
+                       "PNG")  # fmt: skip
 
 
 def save_atomic(path: Path, save: Callable[[BinaryIO], None], what: str) -> Path:
@@ -136,12 +142,26 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if not path.exists():
         raise InputError("file not found", path=path)
     try:
-        with Image.open(path) as im:
-            if im.width * im.height > 8192 * 8192:
-                raise InputError(f"image is too large ({im.width}x{im.height})", path=path)
+        with _open_image(path) as im:
+            if im.width > MAX_SIDE or im.height > MAX_SIDE:
+                raise InputError(f"image is too large ({im.width}x{im.height}; at most {MAX_SIDE} pixels a side)",
+                                 path=path)  # fmt: skip
             return np.asarray(im.convert("RGB"))
-    except (OSError, SyntaxError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError: OSError
         raise InputError(f"not a readable image ({exc})", path=path) from None
+
+
+def _open_image(path: Path) -> Image.Image:
+    """Image.open, except that a PNG up to MAX_SIDE a side (our own prints: 16384² is 268 megapixels, over
+    Pillow's decompression-bomb limit of 179) is opened without Pillow's check, once its header says its size."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", head[16:24])
+        if w > MAX_SIDE or h > MAX_SIDE:
+            raise InputError(f"image is too large ({w}x{h}; at most {MAX_SIDE} pixels a side)", path=path)
+        return PngImageFile(path)  # the plugin class itself: Image.open's bomb check is not run
+    return Image.open(path)
 
 
 def read_metadata(path: str | Path) -> dict | None:
@@ -170,6 +190,10 @@ def read_parameters(path: str | Path) -> str | None:
 def _as_image(image: Any) -> Image.Image:
     if isinstance(image, Image.Image):
         return image
+    return Image.fromarray(np.ascontiguousarray(_checked_array(image)))  # uint8: L, RGB or RGBA by shape
+
+
+def _checked_array(image: Any) -> np.ndarray:
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
         raise TypeError(f"image must be uint8, not {arr.dtype}")
@@ -177,7 +201,7 @@ def _as_image(image: Any) -> Image.Image:
         raise ValueError(f"image must be HxWx3 or HxWx4, not shape {arr.shape}")
     if 0 in arr.shape[:2]:
         raise ValueError("image is empty")
-    return Image.fromarray(np.ascontiguousarray(arr))  # uint8: L, RGB or RGBA by shape
+    return arr
 
 
 def _json(value: Any) -> Any:

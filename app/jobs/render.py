@@ -22,7 +22,7 @@ from app.mapdata.model import Kind, MapData
 from app.startup import tune_memory
 
 DEFAULT_SIZE = (2400, 1800)
-MAX_SIDE = 8192
+MAX_SIDE = 16384  # pixels a side: A1 and 24×36 in at 300 dpi (7016×9933, 7200×10800) fit
 ENGINES = ("procedural", "preview", "final", "auto")
 
 

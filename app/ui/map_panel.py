@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.jobs.render import MAX_SIDE
 from app.ui.composition import ASPECTS, LAYER_GROUPS, Composition
 from app.ui.sizes import fit, papers_filled
 from app.ui.tasks import LoadedFile
@@ -91,7 +92,7 @@ class MapPanel(QWidget):
         self.custom_w = QSpinBox(frame_box)
         self.custom_h = QSpinBox(frame_box)
         for sb, v in ((self.custom_w, 2400), (self.custom_h, 1800)):
-            sb.setRange(16, 8192)
+            sb.setRange(16, MAX_SIDE)
             sb.setValue(v)
             sb.setSuffix(" px")
             sb.setKeyboardTracking(False)

@@ -14,6 +14,7 @@ from app.jobs.render import MAX_SIDE
 
 SCREEN_LONG_SIDE = 2048
 PRINT_DPI = (300, 200, 150)
+CAP_NOTE = f"{MAX_SIDE} px a side is the most MapBrush renders"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def on_paper(name: str, ratio: float, dpi: float) -> ExportSize:
     on_page = f"{_length(w_in, name)} × {_length(h_in, name)} on the page, blank paper {bands}"
     notes = ["fills the page" if fills else on_page]
     if used < dpi:
-        notes.append(f"{used:.0f} dpi: {MAX_SIDE} px a side is the most MapBrush renders")
+        notes.append(f"{used:.0f} dpi: {CAP_NOTE}")
     label = f"{name}, {used:.0f} dpi — {size[0]} × {size[1]} px"
     return ExportSize(name, label, size, round(used, 2), "; ".join(notes))
 
@@ -80,12 +81,14 @@ def with_bleed(e: ExportSize, bleed_mm: float) -> tuple[ExportSize, int]:
     dpi = e.dpi
     b = bleed_px(bleed_mm, dpi)
     size = e.size
+    notes = e.note.split("; ")
     if max(size) + 2 * b > MAX_SIDE:
         dpi = e.dpi * MAX_SIDE / (max(size) + 2 * b)
         b = bleed_px(bleed_mm, dpi)
         scale = (MAX_SIDE - 2 * b) / max(size)
         size = max(16, round(size[0] * scale)), max(16, round(size[1] * scale))
+        notes = [n for n in notes if not n.endswith(CAP_NOTE)] + [f"{dpi:.0f} dpi: {CAP_NOTE}"]
     full = size[0] + 2 * b, size[1] + 2 * b
     label = f"{e.label.split(' — ')[0].rsplit(',', 1)[0]}, {dpi:.0f} dpi — {full[0]} × {full[1]} px"
-    note = f"{e.note}; {bleed_mm:g} mm bleed ({b} px) on every side, the margin grown by it"
+    note = f"{'; '.join(notes)}; {bleed_mm:g} mm bleed ({b} px) on every side, the margin grown by it"
     return ExportSize(e.key, label, full, round(dpi, 2), note), b

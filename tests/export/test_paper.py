@@ -51,3 +51,33 @@ def test_lengths():
         parse_length_mm("three")
     with pytest.raises(InputError, match="out of range"):
         paper_size("A4", bleed_mm=80)
+
+
+# Every preset at 300 dpi, worked out by hand from its size (mm or in) × 300 / 25.4, rounded; bleed 3 mm is 35 px.
+PRESETS_300 = {
+    "A4": (2480, 3508),
+    "A3": (3508, 4961),
+    "A2": (4961, 7016),
+    "A1": (7016, 9933),  # issue 14 §4: the print size that must fit in 3 GB
+    "Letter": (2550, 3300),
+    "Tabloid": (3300, 5100),
+    "50×70 cm": (5906, 8268),
+    "18×24 in": (5400, 7200),
+    "24×36 in": (7200, 10800),
+}
+
+
+@pytest.mark.parametrize(("name", "trim"), PRESETS_300.items())
+def test_every_preset_at_300_dpi_with_a_3mm_bleed(name, trim):
+    p = paper_size(name, 300, bleed_mm=3)
+    assert p.trim == trim and p.bleed_px == 35 and p.size == (trim[0] + 70, trim[1] + 70)
+    assert not p.capped and p.dpi == 300 and p.trim_box() == (35, 35, 35 + trim[0], 35 + trim[1])
+    turned = paper_size(name, 300, landscape=True, bleed_mm=3)
+    assert turned.size == p.size[::-1] and turned.metadata()["orientation"] == "landscape"
+
+
+@pytest.mark.parametrize("name", PAPERS)
+def test_capped_presets_fill_the_cap_exactly(name):
+    p = paper_size(name, 2400, bleed_mm=5)
+    assert max(p.size) == MAX_SIDE and p.capped and max(p.trim) == MAX_SIDE - 2 * p.bleed_px
+    assert p.trim[0] / p.trim[1] == pytest.approx(PAPERS[name][0] / PAPERS[name][1], abs=1e-3)

@@ -30,7 +30,7 @@ def test_bleed_adds_pixels_on_every_side_of_a_paper_size(window, qtbot):
     assert dialog.choice()[1] == (1448, 2048)
 
 
-def test_bleed_over_the_pixel_cap_lowers_the_dpi(window, qtbot):
+def test_a1_with_bleed_stays_at_300_dpi_under_the_pixel_cap(window, qtbot):
     window.map_panel.aspect.setCurrentText("A-series portrait")
     dialog = ExportDialog(window)
     qtbot.addWidget(dialog)
@@ -38,8 +38,8 @@ def test_bleed_over_the_pixel_cap_lowers_the_dpi(window, qtbot):
     dialog.preset.setCurrentIndex(dialog.preset.findData("A1"))
     dialog.bleed.setValue(5.0)
     _, (w, h), dpi, _ = dialog.choice()
-    assert max(w, h) <= 8192 and dpi < 300
-    assert h - 2 * dialog.bleed_px() > 0 and dialog.bleed_px() == bleed_px(5, dpi)
+    assert dpi == 300 and dialog.bleed_px() == bleed_px(5, 300) == 59
+    assert (w, h) == (7016 + 2 * 59, 9922 + 2 * 59)  # 1:√2 on A1 (594 × 841 mm): as wide as the page
 
 
 def test_an_export_with_bleed_records_the_paper_and_grows_the_margin(window, town, load_map, tmp_path, qtbot):

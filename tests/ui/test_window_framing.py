@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from app.export.png import read_metadata
+from app.jobs.render import MAX_SIDE
 from app.settings import Settings
 from app.ui.composition import ASPECTS
 from app.ui.export_dialog import ExportDialog, suggest_name
@@ -134,18 +135,18 @@ def test_the_dialog_offers_only_the_previews_aspect(window, town, load_map, aspe
             _, (ew, eh), _, _ = dialog.choice()
             assert ew / eh == pytest.approx(ratio, rel=0.005), dialog.preset.currentText()
             assert ew / eh == pytest.approx(w / h, rel=0.005)
-            assert max(ew, eh) <= 8192
+            assert max(ew, eh) <= MAX_SIDE
 
 
-def test_a_print_size_over_the_pixel_cap_records_a_lower_dpi(window, town, load_map, qtbot):
+def test_a_24x36_print_at_300_dpi_is_under_the_pixel_cap(window, town, load_map, qtbot):
     window.map_panel.aspect.setCurrentText("2:3")
     load_map(window, [town])
     dialog = ExportDialog(window)
     qtbot.addWidget(dialog)
     dialog.preset.setCurrentIndex(dialog.preset.findData("24×36 in"))
     _, size, dpi, _ = dialog.choice()
-    assert size == (5461, 8192) and dpi == pytest.approx(8192 / 36, abs=0.01)
-    assert "228 dpi" in dialog.preset.currentText() and "8192 px" in dialog.note.text()
+    assert size == (7200, 10800) and dpi == 300  # A1 and 24×36 in at 300 dpi fit under the 16384 px cap
+    assert "300 dpi" in dialog.preset.currentText() and "px a side" not in dialog.note.text()
     dialog.preset.setCurrentIndex(dialog.preset.findData("18×24 in"))
     assert dialog.choice()[1:3] == ((4800, 7200), 300) and "blank paper left and right" in dialog.note.text()
 
@@ -223,9 +224,10 @@ def test_paper_sizes_keep_the_aspect_and_say_how_they_sit():
     assert "above and below" in wide.note
     a3 = on_paper("A3", 2**-0.5, 300)
     assert a3.size == (3508, 4961) and a3.note == "fills the page"
-    big = on_paper("50×70 cm", 5 / 7, 300)  # 5906 × 8268 px would be over the cap
-    assert big.size == (5851, 8192) and big.dpi == pytest.approx(8192 / (700 / 25.4), abs=0.01)
-    assert "297 dpi" in big.label and "8192 px" in big.note
+    assert on_paper("50×70 cm", 5 / 7, 300).size == (5906, 8268)
+    big = on_paper("50×70 cm", 5 / 7, 600)  # 11811 × 16535 px would be over the cap
+    assert big.size == (11703, 16384) and big.dpi == pytest.approx(16384 / (700 / 25.4), abs=0.01)
+    assert "595 dpi" in big.label and "16384 px" in big.note
     assert papers_filled(3 / 4) == ["18×24 in"] and papers_filled(1.5) == ["24×36 in"]
     assert {e.key for e in export_sizes(1.0, (3000, 3000))} >= {"window", "screen", "A4", "24×36 in"}
     assert all(e.size[0] == e.size[1] for e in export_sizes(1.0, (3000, 2000), dpi=150))
