@@ -21,6 +21,8 @@ def add_backend_options(g) -> None:
     g.add_argument("--comfyui-header", action="append", default=[], metavar="NAME:VALUE",
                    help="an extra HTTP header for the server; repeatable")  # fmt: skip
     g.add_argument("--comfyui-insecure", action="store_true", help="https without checking the certificate")
+    g.add_argument("--comfyui-ca-file", metavar="PEM", type=str, default=None,
+                   help="trust the CA certificate(s) in this file for an https server with its own CA")  # fmt: skip
 
 
 def backend_of(args: argparse.Namespace):
@@ -40,5 +42,14 @@ def backend_of(args: argparse.Namespace):
             raise InputError(f"--comfyui-header '{h}' is not NAME:VALUE")
         headers[name.strip()] = value.strip()
     token = getattr(args, "comfyui_token", None) or os.environ.get(TOKEN_ENV) or None
+    if getattr(args, "upscale", None) == "on":
+        from app.backends.comfyui.runner import UPSCALE_LOCAL
+
+        raise InputError(UPSCALE_LOCAL)
     verify = not getattr(args, "comfyui_insecure", False)
-    return "comfyui", ServerConfig(url, token=token, headers=headers, verify=verify)
+    ca_file = getattr(args, "comfyui_ca_file", None) or None
+    if ca_file and not os.path.isfile(ca_file):
+        raise InputError("--comfyui-ca-file: no such file", path=ca_file)
+    # --tier picks the preset (resolution, steps, preferred variants) of the server's stages; runner.py says how
+    return "comfyui", ServerConfig(url, token=token, headers=headers, verify=verify, ca_file=ca_file,
+                                   tier=getattr(args, "tier", None) or None)  # fmt: skip

@@ -279,8 +279,8 @@ def _server_probe(holder: EngineHolder, cancel: CancelToken) -> EngineStatus:
     line each; an unreachable server is said in the line, never raised (no torch here)."""
     from app.backends.comfyui.runner import status_line
 
-    engines = holder.get()
     try:
+        engines = holder.get()
         line = status_line(holder.server, engines.client.system_stats())
         tier = engines.tier
     except AppError as exc:
@@ -289,8 +289,6 @@ def _server_probe(holder: EngineHolder, cancel: CancelToken) -> EngineStatus:
     stages = {}
     for stage in ("preview", "final"):
         cancel.check()
-        st = tier.stage(stage)
-        entry = engines.catalog.models.get(st.model) if st.model else None
-        ok, reason = engines.available(stage)
-        stages[stage] = StageState(ok, reason, entry.name if entry else "")
-    return EngineStatus(line, 0, tier.label, stages, server=True)
+        stages[stage] = StageState(*engines.stage_state(stage))  # the model and variant the server would run
+    cancel.check()  # the pickers: the models and the ControlNet the server has (files from its /models lists)
+    return EngineStatus(line, 0, tier.label, stages, engines.choices("final"), engines.controlnet_ready(), server=True)

@@ -4,6 +4,9 @@ Threaded, bounded in time (every wait is short; the server shuts itself down aft
 records what it received so tests can check e.g. that a cancel sent /interrupt and a queue delete.
 `mode` picks a behaviour for the next jobs: ok, error, hang (runs until interrupted), drop (closes the socket
 mid-job), restart (forgets the job mid-run), slow (answers /object_info too late), huge (a hostile /view).
+`models` ({folder: [files]}) serves /models and /models/<folder> as ComfyUI 0.2+ does; None: an older server
+without those routes (404), whose files are only in object_info's loader choices.
+`tls` (an ssl.SSLContext for the server side) serves https and wss on the same port instead of http and ws.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 class FakeComfy:
-    def __init__(self, object_info: dict, *, mode: str = "ok", steps: int = 4, lifetime: float = 60.0) -> None:
+    def __init__(self, object_info: dict, *, mode: str = "ok", steps: int = 4, lifetime: float = 60.0,
+                 models: dict[str, list[str]] | None = None, tls=None) -> None:  # fmt: skip
         self.object_info = object_info
+        self.models = models
         self.mode = mode
         self.steps = steps
         self.received: list[tuple[str, str, bytes]] = []
@@ -43,14 +48,23 @@ class FakeComfy:
         self.outputs: dict[str, bytes] = {}
         self.sockets: dict[str, list[ServerConnection]] = {}
         self.interrupted = threading.Event()
+        self.tls_handshakes = 0
+        self.tls_failures = 0
+        self.lifetime = lifetime
         self.lock = threading.Lock()
         self._server = _TCP(("127.0.0.1", 0), self)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._front = _TLSFront(self, tls, self._server.server_address) if tls is not None else None
+        if self._front is not None:
+            self.url = f"https://127.0.0.1:{self._front.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._timer = threading.Timer(lifetime, self.stop)
         self._timer.daemon = True
 
     def __enter__(self) -> FakeComfy:
+        if self._front is not None:
+            kw = {"poll_interval": 0.05}
+            threading.Thread(target=self._front.serve_forever, kwargs=kw, daemon=True).start()
         self._thread.start()
         self._timer.start()
         return self
@@ -60,6 +74,9 @@ class FakeComfy:
 
     def stop(self) -> None:
         self._timer.cancel()
+        if self._front is not None:
+            self._front.shutdown()
+            self._front.server_close()
         self._server.shutdown()
         self._server.server_close()
         with self.lock:
@@ -149,6 +166,46 @@ class _TCP(socketserver.ThreadingTCPServer):
         super().__init__(addr, _Dispatch)
 
 
+class _TLSFront(socketserver.ThreadingTCPServer):
+    """https and wss in front of the plain server: each connection's TLS is ended here and its bytes are piped to
+    the plain port (one thread a connection, select over both sockets; every wait bounded)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeComfy, ctx, target: tuple[str, int]) -> None:
+        self.fake, self.ctx, self.target = fake, ctx, target
+        super().__init__(("127.0.0.1", 0), _Pipe)
+
+
+class _Pipe(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        import select
+
+        front: _TLSFront = self.server
+        raw: socket.socket = self.request
+        raw.settimeout(5)
+        try:
+            tls = front.ctx.wrap_socket(raw, server_side=True)
+        except OSError:  # the client refused our certificate, or spoke plain http to us
+            front.fake.tls_failures += 1
+            return
+        front.fake.tls_handshakes += 1
+        with tls, socket.create_connection(front.target, timeout=5) as plain:
+            deadline = time.monotonic() + front.fake.lifetime
+            while time.monotonic() < deadline:
+                ready = [tls] if tls.pending() else select.select([tls, plain], [], [], 0.2)[0]
+                try:
+                    for src, dst in ((tls, plain), (plain, tls)):
+                        if src in ready:
+                            data = src.recv(65536)
+                            if not data:
+                                return
+                            dst.sendall(data)
+                except OSError:
+                    return
+
+
 class _Dispatch(socketserver.BaseRequestHandler):
     """Peek at the request head: a websocket upgrade goes to `websockets`, the rest to http.server."""
 
@@ -233,6 +290,12 @@ class _Http(BaseHTTPRequestHandler):
         if url.path.startswith("/object_info/"):
             cls = url.path.rsplit("/", 1)[1]
             return self._json({cls: fake.object_info[cls]} if cls in fake.object_info else {})
+        if url.path == "/models" and fake.models is not None:
+            return self._json(sorted(fake.models))
+        if url.path.startswith("/models/") and fake.models is not None:
+            folder = url.path.rsplit("/", 1)[1]
+            if folder in fake.models:
+                return self._json(fake.models[folder])
         if url.path == "/system_stats":
             return self._json({"system": {"os": "posix", "comfyui_version": "0.3.0", "python_version": "3.12"},
                                "devices": [{"name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync", "type": "cuda",

@@ -32,8 +32,9 @@ LOADER_FILES = {
 }
 
 
-def object_info(drop_class: str | None = None, drop_file: str | None = None) -> dict:
+def object_info(drop_class: str | None = None, drop_file: str | tuple[str, ...] | None = None) -> dict:
     """object_info for every node our graphs use, loaders listing the files (ComfyUI's [[choices], {}] form)."""
+    drop = {drop_file} if isinstance(drop_file, str) else set(drop_file or ())
     info: dict = {}
     for cls in (*graphs.NODES, "ImageScale"):
         if cls == drop_class:
@@ -41,9 +42,12 @@ def object_info(drop_class: str | None = None, drop_file: str | None = None) -> 
         required = {}
         for (c, widget), files in LOADER_FILES.items():
             if c == cls:
-                required[widget] = [[f for f in files if f != drop_file], {}]
+                required[widget] = [[f for f in files if f not in drop], {}]
         info[cls] = {"input": {"required": required}, "output": [], "name": cls}
     return info
+
+
+NO_Z_IMAGE = ("z_image_turbo_bf16.safetensors", "z_image_turbo-Q8_0.gguf")  # neither variant on the server
 
 
 def config(url: str, **kw) -> ServerConfig:
@@ -168,7 +172,7 @@ def test_preflight_names_the_missing_file_and_node():
 
 
 def test_cli_missing_model_on_server_is_exit_3_one_line(tmp_path, capsys):
-    with FakeComfy(object_info(drop_file="z_image_turbo_bf16.safetensors")) as srv:
+    with FakeComfy(object_info(drop_file=NO_Z_IMAGE)) as srv:
         code = main(["render", *map(str, example_inputs()), "--engine", "preview", "--size", "320x240",
                      "--backend", "comfyui", "--comfyui-url", srv.url,
                      "-o", str(tmp_path / "m.png")])  # fmt: skip
@@ -208,7 +212,7 @@ def test_engines_without_the_model_say_so_and_status_line():
 
 
 def test_batch_uses_the_server_and_repaint_refuses_it(tmp_path, capsys):
-    with FakeComfy(object_info(drop_file="z_image_turbo_bf16.safetensors")) as srv:
+    with FakeComfy(object_info(drop_file=NO_Z_IMAGE)) as srv:
         code = main(["batch", str(example_inputs()[0]), "--out", str(tmp_path / "maps"), "--engine", "preview",
                      "--backend", "comfyui", "--comfyui-url", srv.url])  # fmt: skip
         asked = srv.paths("GET")

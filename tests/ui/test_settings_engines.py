@@ -106,7 +106,7 @@ def test_window_started_on_a_server_names_it_and_unreachable_is_one_line(qtbot, 
     from app.settings import Settings
     from app.ui.main_window import MainWindow
 
-    with FakeComfy(object_info(drop_class="UNETLoader"), lifetime=30) as srv:
+    with FakeComfy(object_info(drop_class="CLIPLoader"), lifetime=30) as srv:
         s = Settings(backend="comfyui", comfyui_url=srv.url)
         win = MainWindow(s, config_dir=tmp_path / "config", probe=True)
         qtbot.addWidget(win)
@@ -115,7 +115,7 @@ def test_window_started_on_a_server_names_it_and_unreachable_is_one_line(qtbot, 
             qtbot.waitUntil(lambda: win.session.status is not None, timeout=20000)
             assert win.engine_status.hardware.text().startswith(f"ComfyUI at 127.0.0.1:{port} · RTX 4090 · 24 GB")
             ok, reason = win.session.can_run("preview")  # preflight: the server lacks a node → said in one line
-            assert not ok and "UNETLoader" in reason and "\n" not in reason
+            assert not ok and "CLIPLoader" in reason and "\n" not in reason
             assert "Download" not in win.engine_status.model.text()
         finally:
             win.session.shutdown()
@@ -230,3 +230,41 @@ def _job(fn):
     from app.ui.workers import Job
 
     return Job(fn, None, name="test-keyring")
+
+
+def test_the_windows_pickers_and_status_show_what_the_server_has(qtbot, tmp_path, monkeypatch):
+    """The final-model picker lists the server's models (the 9B upgrade, because the server has its GGUF), the
+    status bar the variant the server will run, the ControlNet guide is off (no patch file there); the /models
+    lists were fetched by a worker, never by the GUI thread."""
+    from app.backends.comfyui.client import ComfyClient
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+    from tests.backends.test_comfyui_server_models import COMMON, K4_BF16, K9_Q4, Z_Q4
+
+    asked_on: list[str] = []
+    models_of = ComfyClient.models
+
+    def spy(self, folder):
+        asked_on.append(threading.current_thread().name)
+        return models_of(self, folder)
+
+    monkeypatch.setattr(ComfyClient, "models", spy)
+    files = {**COMMON, "diffusion_models": [K4_BF16], "unet_gguf": [Z_Q4, K9_Q4], "model_patches": []}
+    with FakeComfy(object_info(), models=files, lifetime=30) as srv:
+        win = MainWindow(Settings(backend="comfyui", comfyui_url=srv.url), config_dir=tmp_path / "c", probe=True)
+        qtbot.addWidget(win)
+        try:
+            qtbot.waitUntil(lambda: win.session.status is not None, timeout=20000)
+            picker = win.style_panel.final_model
+            items = [picker.itemText(i) for i in range(picker.count())]
+            assert items == ["FLUX.2 [klein] 4B (default)", "FLUX.2 [klein] 9B · non-commercial"], items
+            assert picker.model().item(1).isEnabled()  # on the server: pickable
+            assert picker.itemData(1) == "flux2-klein-9b:q4_k_m"
+            status = win.engine_status.model.text()
+            assert "Z-Image-Turbo Q4_K_M ready" in status and "FLUX.2 [klein] 4B BF16 ready" in status, status
+            guide = win.style_panel.guide
+            assert not guide.model().item(guide.findData("controlnet")).isEnabled()
+            assert "/models/unet_gguf" in srv.paths("GET")
+        finally:
+            win.session.shutdown()
+    assert asked_on and threading.main_thread().name not in asked_on, asked_on

@@ -62,6 +62,7 @@ class ServerConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     job_timeout: float = 3600.0  # a whole stage, queue wait included
+    tier: str | None = None  # the models.toml preset for the server's stages (--tier); None: from its VRAM
     # Where `token` is None: called once by the client, on the worker that makes it, for a token still in the OS
     # keyring (tokens.py). Reading a keyring can block on D-Bus, so the GUI thread never calls it.
     token_source: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)

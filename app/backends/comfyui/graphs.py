@@ -28,6 +28,7 @@ __all__ = [
     "build_stage",
     "embedded_inputs",
     "graphs_for_metadata",
+    "server_variants",
     "spec_from_metadata",
 ]
 
@@ -337,6 +338,17 @@ def _gguf_file(model_id: str, variant_id: str) -> str | None:
     if variant is not None and variant.format == "gguf" and variant.file:
         return variant.file.rsplit("/", 1)[-1]
     return None
+
+
+def server_variants(model_id: str) -> list[str]:
+    """The variants of a model a ComfyUI graph can load, in models.toml's order (largest first): bf16 from the
+    split safetensors, GGUF ones through ComfyUI-GGUF. [] for a model we have no graph for."""
+    if model_id not in _FILES:
+        return []
+    entry = _catalog().models.get(model_id)
+    if entry is None:
+        return ["bf16"]
+    return [vid for vid in entry.variants if vid == "bf16" or _gguf_file(model_id, vid)]
 
 
 def _controlnet_file() -> str:
