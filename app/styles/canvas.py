@@ -1,4 +1,8 @@
-"""The painter's working state: float32 RGB buffer, masks by selector, colours, image scale."""
+"""The painter's working state: float32 RGB buffer, masks by selector, colours, image scale.
+
+Memory: the RGB buffer is the one full-size float32 array the painter keeps (0.84 GB at A1 300 dpi); masks are
+the rasterizer's uint8 ones, combined when asked and never kept as float; `blend` works band by band.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ from app.mapdata.layers import GROUPS as LAYER_GROUPS
 from app.mapdata.layers import is_layer, kinds_of
 from app.mapdata.model import Kind
 from app.render.layers import Layers
+from app.styles.filters import bands, bbox
 from app.styles.noise import fractal_noise, grain
 
 F32 = np.float32
+Box = tuple[slice, slice]
 _HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 # Names a style may use in `kinds = [...]`: the layer names of app/mapdata/layers.py (the same names as
@@ -55,7 +61,7 @@ class Canvas:
     rgb: np.ndarray  # HxWx3 float32, 0..1
     unit: float  # image px per style px (styles are written for a 1024-px short side)
     seed: int = 0
-    _masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    _masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)  # kept textures (the granulation)
 
     @classmethod
     def start(cls, layers: Layers, palette: dict[str, str], seed: int = 0) -> Canvas:
@@ -99,51 +105,99 @@ class Canvas:
 
         return any(found(s) for s in selectors)
 
-    def mask(self, selectors: list[str] | tuple[str, ...] | str) -> np.ndarray:
-        """Union (max) of the coverage of the selected kinds, float32 0..1. Cached; do not modify."""
+    def mask8(self, selectors: list[str] | tuple[str, ...] | str) -> np.ndarray:
+        """Union (max) of the coverage of the selected kinds, HxW uint8 0..255; may be a layer's own mask: do not
+        modify."""
         if isinstance(selectors, str):
             selectors = (selectors,)
-        key = tuple(selectors)
-        cached = self._masks.get(key)
-        if cached is not None:
-            return cached
-        acc = np.zeros(self.shape, np.uint8)
-        for s in key:
+        found: list[np.ndarray] = []
+        for s in selectors:
             if s == "land":
                 sea = self.layers.masks.get(Kind.SEA)
-                np.maximum(acc, 255 - sea if sea is not None else 255, out=acc)
+                if sea is None:
+                    return np.full(self.shape, 255, np.uint8)
+                found.append(np.subtract(255, sea, dtype=np.uint8))
             elif s == "marks":
-                for m in self.layers.marks.values():
-                    np.maximum(acc, m, out=acc)
+                found.extend(self.layers.marks.values())
             elif s == "all":
-                for m in self.layers.masks.values():
-                    np.maximum(acc, m, out=acc)
+                found.extend(self.layers.masks.values())
             else:
-                for k in selector_kinds(s):
-                    m = self.layers.masks.get(k)
-                    if m is not None:
-                        np.maximum(acc, m, out=acc)
-        out = acc.astype(F32)
-        out *= F32(1 / 255)
-        self._masks[key] = out
-        return out
+                found.extend(m for k in selector_kinds(s) if (m := self.layers.masks.get(k)) is not None)
+        if not found:
+            return np.zeros(self.shape, np.uint8)
+        if len(found) == 1:
+            return found[0]
+        acc = np.maximum(found[0], found[1])
+        for m in found[2:]:
+            np.maximum(acc, m, out=acc)
+        return acc
 
-    def blend(self, alpha: np.ndarray, colour: np.ndarray, mode: str = "normal", box=None) -> None:
-        """Lay `colour` over the canvas (or over `box`, a pair of slices) with per-pixel opacity `alpha`."""
+    def mask(self, selectors: list[str] | tuple[str, ...] | str) -> np.ndarray:
+        """Union (max) of the coverage of the selected kinds, float32 0..1 (a new array)."""
+        return as_coverage(self.mask8(selectors))
+
+    def region8(self, selectors: list[str] | tuple[str, ...], pad: float) -> tuple[Box, np.ndarray] | None:
+        """`region` with the coverage as uint8 0..255 (a view: do not modify)."""
+        if not self.has(selectors):
+            return None
+        m8 = self.mask8(selectors)
+        box = bbox(m8, pad)
+        return None if box is None else (box, m8[box])
+
+    def region(self, selectors: list[str] | tuple[str, ...], pad: float) -> tuple[Box, np.ndarray] | None:
+        """The box around the selected areas (grown by `pad` image px) and their coverage inside it (float32 0..1),
+        or None when there are none."""
+        found = self.region8(selectors, pad)
+        return None if found is None else (found[0], as_coverage(found[1]))
+
+    def blend(self, alpha: np.ndarray, colour: np.ndarray, mode: str = "normal", box=None, scale: float = 1.0) -> None:
+        """Lay `colour` over the canvas (or over `box`, a pair of slices) with per-pixel opacity `alpha` times
+        `scale`; `alpha` is float32 0..1, or uint8 coverage 0..255. Band by band: no full-size temporaries."""
         rgb = self.rgb if box is None else self.rgb[box]
-        for c in range(3):
-            ch = rgb[..., c]
-            if mode == "multiply":
-                ch *= F32(1) - alpha * (F32(1) - colour[c])
-            elif mode == "screen":
-                ch += alpha * (F32(1) - ch) * colour[c]
-            else:
-                ch += alpha * (colour[c] - ch)
+        c = np.asarray(colour, F32)
+        for b in bands(*alpha.shape):
+            a = as_coverage(alpha[b]) if alpha.dtype == np.uint8 else alpha[b]
+            if scale != 1.0:
+                a = a * F32(scale)
+            a = a[..., None]
+            px = rgb[b]
+            if mode == "multiply":  # px *= 1 - a * (1 - c)
+                t = a * (F32(1) - c)
+                np.subtract(F32(1), t, out=t)
+                px *= t
+            elif mode == "screen":  # px += a * (1 - px) * c
+                t = F32(1) - px
+                t *= a
+                t *= c
+                px += t
+            else:  # px += a * (c - px)
+                t = c - px
+                t *= a
+                px += t
 
     def to_uint8(self) -> np.ndarray:
-        """The finished picture as HxWx3 uint8. Works in place on `rgb` (the painting is over): no full-size
-        float copy, which at A1 300 dpi would be 0.8 GB, and the same bytes as clipping a copy."""
-        out = np.clip(self.rgb, 0, 1, out=self.rgb)
-        out *= F32(255)
-        out += F32(0.5)
-        return out.astype(np.uint8)
+        """The finished picture as HxWx3 uint8. Works in place on `rgb` (the painting is over), band by band: no
+        full-size float copy, which at A1 300 dpi would be 0.8 GB, and the same bytes as clipping a copy."""
+        h, w = self.shape
+        out = np.empty((h, w, 3), np.uint8)
+        for b in bands(h, w):
+            px = np.clip(self.rgb[b], 0, 1, out=self.rgb[b])
+            px *= F32(255)
+            px += F32(0.5)
+            out[b] = px  # truncates, like astype
+        return out
+
+
+def sub_box(box: Box | None, rows: slice) -> Box:
+    """The part of `box` (None: the whole canvas) at `rows`, rows counted from the box's top."""
+    if box is None:
+        return rows, slice(None)
+    top = box[0].start or 0
+    return slice(top + rows.start, top + rows.stop), box[1]
+
+
+def as_coverage(m8: np.ndarray) -> np.ndarray:
+    """uint8 coverage 0..255 → float32 0..1 (a new array)."""
+    out = m8.astype(F32)
+    out *= F32(1 / 255)
+    return out

@@ -3,7 +3,8 @@ here; line and mark effects in marks.py, the registry in registry.py).
 
 A style's effect chain names effects and gives parameters; lengths are px at a 1024-px short
 side (scaled with the image). Each effect gets the canvas and its own seeded Generator and works
-in place on the canvas' float32 RGB buffer. Parameter types are declared by the defaults given to
+in place on the canvas' float32 RGB buffer, band by band where its work is the same pixel by pixel (so a
+print-size canvas needs no full-size temporaries). Parameter types are declared by the defaults given to
 `@effect`, which is also what the style catalog validates against:
 
 - a parameter named `color` or ending in `_color` takes a palette key or '#rrggbb';
@@ -21,9 +22,9 @@ import numpy as np
 from app.mapdata.model import KIND_ORDER, Kind
 from app.styles import marks  # noqa: F401  (registers the line and mark effects)
 from app.styles import relief as terrain
-from app.styles.canvas import DERIVED, Canvas, selector_kinds
-from app.styles.filters import bbox, blur, smoothstep
-from app.styles.noise import fibres, fractal_noise, grain
+from app.styles.canvas import DERIVED, Canvas, as_coverage, selector_kinds, sub_box
+from app.styles.filters import bands, bbox, blur, smoothstep, smoothstep_
+from app.styles.noise import fibres, fractal_field, fractal_noise, grain
 from app.styles.registry import (
     EFFECTS,
     Effect,
@@ -52,37 +53,43 @@ def background(cv: Canvas, rng: np.random.Generator, *, color: str) -> None:
 def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Paper texture over everything painted so far: cloudy mottle, tooth and fibres."""
     h, w = cv.shape
-    t = np.ones((h, w), F32)
-    if p["mottle"] > 0:
-        t += fractal_noise(h, w, cv.px(p["mottle_scale"]), rng, octaves=4) * F32(p["mottle"] * 0.5)
-    if p["grain"] > 0:
-        t += grain(h, w, cv.px(p["grain_size"]), rng) * F32(p["grain"] * 0.5)
-    cv.rgb *= t[..., None]
-    del t
+    mottle = fractal_field(h, w, cv.px(p["mottle_scale"]), rng, octaves=4) if p["mottle"] > 0 else None
+    tooth = grain(h, w, cv.px(p["grain_size"]), rng) if p["grain"] > 0 else None
+    for b in bands(h, w):
+        t = np.ones((b.stop - b.start, w), F32)
+        if mottle is not None:
+            n = mottle.part(b)
+            n *= F32(p["mottle"] * 0.5)
+            t += n
+        if tooth is not None:
+            t += tooth[b] * F32(p["grain"] * 0.5)
+        cv.rgb[b] *= t[..., None]
+    del tooth
     if p["fibres"] > 0:
-        cv.blend(fibres(h, w, cv.unit, rng) * F32(p["fibres"]), cv.colour(p["fibre_color"]), "multiply")
+        cv.blend(fibres(h, w, cv.unit, rng), cv.colour(p["fibre_color"]), "multiply", scale=p["fibres"])
 
 
 @effect("tint", color="paper", amount=0.3, saturation=1.0)
 def tint(cv: Canvas, rng: np.random.Generator, *, color: str, amount: float, saturation: float) -> None:
     """Colour grade: change saturation, then tone towards a colour (sepia, cyanotype...)."""
     weights = (F32(0.299), F32(0.587), F32(0.114))
-    rgb = cv.rgb
-    lum = rgb[..., 0] * weights[0]  # channel by channel: no HxWx3 temporaries
-    lum += rgb[..., 1] * weights[1]
-    lum += rgb[..., 2] * weights[2]
     c = cv.colour(color)
     scale = c / F32(max(float(c @ np.array([0.299, 0.587, 0.114])), 1e-3))
     s, a = F32(saturation), F32(amount)
-    for ch in range(3):
-        plane = rgb[..., ch]
-        if saturation != 1.0:  # plane = lum + s * (plane - lum)
-            plane -= lum
-            plane *= s
-            plane += lum
-        if amount > 0:  # plane += a * (lum * scale - plane)
-            plane *= F32(1) - a
-            plane += lum * (a * F32(scale[ch]))
+    for b in bands(*cv.shape):
+        rgb = cv.rgb[b]
+        lum = rgb[..., 0] * weights[0]
+        lum += rgb[..., 1] * weights[1]
+        lum += rgb[..., 2] * weights[2]
+        for ch in range(3):
+            plane = rgb[..., ch]
+            if saturation != 1.0:  # plane = lum + s * (plane - lum)
+                plane -= lum
+                plane *= s
+                plane += lum
+            if amount > 0:  # plane += a * (lum * scale - plane)
+                plane *= F32(1) - a
+                plane += lum * (a * F32(scale[ch]))
 
 
 @effect("vignette", color="ink", strength=0.3, radius=0.7, noise=0.3)
@@ -91,10 +98,16 @@ def vignette(cv: Canvas, rng: np.random.Generator, *, color: str, strength: floa
     h, w = cv.shape
     y = np.linspace(-1, 1, h, dtype=F32)[:, None]
     x = np.linspace(-1, 1, w, dtype=F32)[None, :]
-    r = np.sqrt(x * x + y * y)
-    if noise > 0:
-        r += fractal_noise(h, w, cv.px(300), rng, octaves=3) * F32(noise * 0.12)
-    cv.blend(smoothstep(radius, 1.45, r) * F32(strength), cv.colour(color), "multiply")
+    x2 = x * x
+    field = fractal_field(h, w, cv.px(300), rng, octaves=3) if noise > 0 else None
+    c = cv.colour(color)
+    for b in bands(h, w):
+        r = np.sqrt(x2 + y[b] * y[b])
+        if field is not None:
+            n = field.part(b)
+            n *= F32(noise * 0.12)
+            r += n
+        cv.blend(smoothstep_(radius, 1.45, r), c, "multiply", (b, slice(None)), scale=strength)
 
 
 @effect("stains", color="ink", count=3, size=150.0, strength=0.1)
@@ -124,12 +137,17 @@ def grid(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Drafting grid: thin lines every `spacing`, heavier every `major_every` lines."""
     h, w = cv.shape
     s = cv.px(p["spacing"])
-    a = np.zeros((h, w), F32)
+    lines = []
     for step, width in ((s, cv.px(p["width"])), (s * max(1, p["major_every"]), cv.px(p["major_width"]))):
         ys = periodic_lines(np.arange(h, dtype=F32) - F32(h / 2), step, width)
         xs = periodic_lines(np.arange(w, dtype=F32) - F32(w / 2), step, width)
-        np.maximum(a, np.maximum(ys[:, None], xs[None, :]), out=a)
-    cv.blend(a * F32(p["opacity"]), cv.colour(p["color"]))
+        lines.append((ys, xs))
+    c = cv.colour(p["color"])
+    for b in bands(h, w):
+        a = np.zeros((b.stop - b.start, w), F32)
+        for ys, xs in lines:
+            np.maximum(a, np.maximum(ys[b, None], xs[None, :]), out=a)
+        cv.blend(a, c, "normal", (b, slice(None)), scale=p["opacity"])
 
 
 # ---------------------------------------------------------------- areas
@@ -154,10 +172,10 @@ def fill(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str |
         if "marks" in kinds:  # lines and points of data without map tags: the palette's mark colour, or ink
             jobs.append((["marks"], next((c for c in ("mark", "ink") if c in cv.palette), None)))
     for sel, key in jobs:
-        region = select_region(cv, sel, 0) if key is not None else None
+        region = cv.region8(sel, 0) if key is not None else None
         if region is not None:
-            box, m = region
-            cv.blend(m * F32(opacity), cv.colour(key), mode, box)
+            box, m8 = region
+            cv.blend(m8, cv.colour(key), mode, box, scale=opacity)
 
 
 @effect("patchwork", kinds=["admin", "other"], color=None, amount=0.08)
@@ -182,29 +200,32 @@ def patchwork(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: 
     box = bbox(tones, 1)
     if box is None:
         return
-    f = lut[tones[box]]
-    f *= cv.mask(kinds)[box]
-    if color is None:
-        f += F32(1)
-        cv.rgb[box] *= f[..., None]
-    else:
-        cv.blend(f, cv.colour(color), "normal", box)
+    m8, t8 = cv.mask8(kinds)[box], tones[box]
+    c = cv.colour(color) if color is not None else None
+    for b in bands(*t8.shape):
+        f = lut[t8[b]]
+        f *= as_coverage(m8[b])
+        if c is None:
+            f += F32(1)
+            cv.rgb[sub_box(box, b)] *= f[..., None]
+        else:
+            cv.blend(f, c, "normal", sub_box(box, b))
 
 
 @effect("shadow", kinds=["buildings"], color="ink", dx=1.5, dy=1.5, blur=1.0, opacity=0.3)
 def shadow(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Soft drop shadow of the selected areas (put it before their fill)."""
     dx, dy = round(cv.px(p["dx"])), round(cv.px(p["dy"]))
-    region = select_region(cv, p["kinds"], abs(dx) + abs(dy) + cv.px(3 * p["blur"]) + 2)
+    region = cv.region8(p["kinds"], abs(dx) + abs(dy) + cv.px(3 * p["blur"]) + 2)
     if region is None:
         return
-    box, m = region
-    s = np.zeros_like(m)
-    h, w = m.shape
-    s[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = m[
-        max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)
-    ]
-    cv.blend(blur(s, cv.px(p["blur"])) * F32(p["opacity"]), cv.colour(p["color"]), "multiply", box)
+    box, m8 = region
+    h, w = m8.shape
+    s = np.zeros((h, w), F32)
+    np.multiply(m8[max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)], F32(1 / 255),
+                out=s[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)])  # fmt: skip
+    blur(s, cv.px(p["blur"]), out=s)
+    cv.blend(s, cv.colour(p["color"]), "multiply", box, scale=p["opacity"])
 
 
 @effect(
@@ -226,31 +247,46 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Watercolour wash: blurred mask broken by noise, thresholded, textured, with a darker rim."""
     if not cv.has(p["kinds"]):
         return
-    m_full = cv.mask(p["kinds"])
-    box = bbox(m_full, cv.px(3 * p["blur"] + 2 * p["rim_width"] + 8))
-    if box is None:
+    region = cv.region8(p["kinds"], cv.px(3 * p["blur"] + 2 * p["rim_width"] + 8))
+    if region is None:
         return
-    m = m_full[box]
-    h, w = m.shape
+    box, m8 = region
+    h, w = m8.shape
+    m = as_coverage(m8)
     f = blur(m, cv.px(p["blur"]))
-    # Keep part of the crisp shape so thin features (streams, lanes) survive the blur.
-    f += (m - f) * F32(p["keep"])
-    f += fractal_noise(h, w, cv.px(p["noise_scale"]), rng, octaves=5, persistence=0.55) * F32(p["noise"])
+    noise = fractal_field(h, w, cv.px(p["noise_scale"]), rng, octaves=5, persistence=0.55)
     thr, soft = p["threshold"], max(p["softness"], 1e-3)
-    alpha = smoothstep(thr - soft, thr + soft, f)
-    del f
+    for b in bands(h, w):
+        fb = f[b]
+        # Keep part of the crisp shape so thin features (streams, lanes) survive the blur.
+        t = m[b] - fb
+        t *= F32(p["keep"])
+        fb += t
+        n = noise.part(b)
+        n *= F32(p["noise"])
+        fb += n
+        smoothstep_(thr - soft, thr + soft, fb)
+    del m, noise
+    alpha = f  # thresholded, in place
     # Pigment pools at the wet edge: the band just inside the shape where the blurred alpha drops.
-    rim = alpha - blur(alpha, cv.px(p["rim_width"]))
-    np.clip(rim, 0, 1, out=rim)
-    rim *= F32(2.2 * p["rim"])
-    density = cv.granulation()[box] * F32(p["texture"])
-    density += F32(1)
-    density += rim
-    del rim
-    density *= alpha
-    density *= F32(p["opacity"])
-    del alpha
-    glaze(cv.rgb[box], density, cv.colour(p["color"] or _first_colour(cv, p["kinds"])))
+    soft_alpha = blur(alpha, cv.px(p["rim_width"])) if p["rim"] != 0 else None
+    grain_ = cv.granulation()[box] if p["texture"] != 0 else None
+    colour = cv.colour(p["color"] or _first_colour(cv, p["kinds"]))
+    rgb = cv.rgb[box]
+    for b in bands(h, w):
+        if grain_ is not None:
+            density = grain_[b] * F32(p["texture"])
+            density += F32(1)
+        else:
+            density = np.ones((b.stop - b.start, w), F32)
+        if soft_alpha is not None:
+            rim = alpha[b] - soft_alpha[b]
+            np.clip(rim, 0, 1, out=rim)
+            rim *= F32(2.2 * p["rim"])
+            density += rim
+        density *= alpha[b]
+        density *= F32(p["opacity"])
+        glaze(rgb[b], density, colour)
 
 
 @effect(
@@ -335,18 +371,18 @@ def relief(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
 def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
     """Layer transparent pigment: colour ** density (Beer-Lambert), by two linear pieces.
 
-    Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment).
+    Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment). Band by band.
     """
-    one = np.minimum(density, F32(1))
-    more = np.clip(density - F32(1), 0, 1)
-    for c in range(3):  # in place, no full-size temporaries beyond two planes
-        k = F32(1) - F32(colour[c])
-        f = one * -k
+    neg_k = -(F32(1) - np.asarray(colour, F32))
+    for b in bands(*density.shape):
+        d = density[b]
+        f = np.minimum(d, F32(1))[..., None] * neg_k
         f += F32(1)
-        g = more * -k
-        g += F32(1)
-        f *= g
-        rgb[..., c] *= f
+        if d.max(initial=0) > 1:  # pooled pigment in this band
+            g = np.clip(d - F32(1), 0, 1)[..., None] * neg_k
+            g += F32(1)
+            f *= g
+        rgb[b] *= f
 
 
 def _first_colour(cv: Canvas, kinds: list[str]) -> str:
@@ -368,6 +404,8 @@ def shore(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str,
         return
     box, m = region
     d = offshore_distance(cv, box, m, cv.px(width))
-    a = np.clip(F32(1) - d / F32(cv.px(width)), 0, 1) ** F32(power)
-    a *= m
-    cv.blend(a * F32(opacity), cv.colour(color), "multiply", box)
+    c = cv.colour(color)
+    for b in bands(*m.shape):
+        a = np.clip(F32(1) - d[b] / F32(cv.px(width)), 0, 1) ** F32(power)
+        a *= m[b]
+        cv.blend(a, c, "multiply", sub_box(box, b), scale=opacity)

@@ -1,16 +1,26 @@
 """Image filters on float32 HxW arrays: blur, resampling, distance fields, iso-lines.
 
 Everything here is numpy only and works on single channels; callers keep full-size arrays few
-and float32, so an 8192-px canvas stays within memory.
+and float32, so an 8192-px canvas stays within memory. Work that is the same pixel by pixel runs band
+by band (`bands`): its temporaries are a band's, not the picture's, and stay in the CPU's cache.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
 F32 = np.float32
+BAND_PIXELS = 1 << 18  # pixels a band of rows holds: 1 MB a float32 plane
+
+
+def bands(h: int, w: int, pixels: int = BAND_PIXELS) -> Iterator[slice]:
+    """Slices of consecutive rows that cover 0..h, about `pixels` each."""
+    step = max(1, pixels // max(w, 1))
+    for r0 in range(0, h, step):
+        yield slice(r0, min(h, r0 + step))
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -18,6 +28,19 @@ def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     span = edge1 - edge0 if edge1 != edge0 else 1e-6
     t = np.clip((x - F32(edge0)) * F32(1.0 / span), 0, 1, dtype=F32)
     return t * t * (F32(3) - F32(2) * t)
+
+
+def smoothstep_(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    """`smoothstep` in place on float32 `x` (the same values)."""
+    span = edge1 - edge0 if edge1 != edge0 else 1e-6
+    x -= F32(edge0)
+    x *= F32(1.0 / span)
+    np.clip(x, 0, 1, out=x)
+    t2 = x * x
+    x *= F32(2)
+    np.subtract(F32(3), x, out=x)
+    x *= t2
+    return x
 
 
 def downsample(a: np.ndarray, f: int) -> np.ndarray:
@@ -32,26 +55,48 @@ def downsample(a: np.ndarray, f: int) -> np.ndarray:
     return a.reshape(hh, f, ww, f).mean(axis=(1, 3), dtype=F32)
 
 
-def upsample(small: np.ndarray, h: int, w: int, *, smooth: bool = False) -> np.ndarray:
-    """Resample `small` to h x w, pixel centres aligned; bilinear (or smoothstep-weighted) interpolation."""
-    sh, sw = small.shape
-    fy, fx = h / sh, w / sw
+def _axis(n: int, m: int, smooth: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interpolation of m samples to n, pixel centres aligned: the lower and upper neighbours and the weight."""
+    pos = (np.arange(n, dtype=np.float64) + 0.5) / (n / m) - 0.5
+    pos = np.clip(pos, 0, m - 1)
+    i0 = np.minimum(np.floor(pos).astype(np.intp), max(m - 2, 0))
+    t = (pos - i0).astype(F32)
+    if smooth:
+        t = t * t * (F32(3) - F32(2) * t)
+    return i0, np.minimum(i0 + 1, m - 1), t
 
-    def axis(n: int, f: float, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = (np.arange(n, dtype=np.float64) + 0.5) / f - 0.5
-        pos = np.clip(pos, 0, m - 1)
-        i0 = np.minimum(np.floor(pos).astype(np.intp), max(m - 2, 0))
-        t = (pos - i0).astype(F32)
-        if smooth:
-            t = t * t * (F32(3) - F32(2) * t)
-        return i0, np.minimum(i0 + 1, m - 1), t
 
-    i0, i1, ty = axis(h, fy, sh)
-    rows = small[i0]
-    rows += (small[i1] - rows) * ty[:, None]
-    j0, j1, tx = axis(w, fx, sw)
-    out = rows[:, j0]
-    out += (rows[:, j1] - out) * tx[None, :]
+class Upsampler:
+    """`small` resampled to h x w (bilinear, or smoothstep-weighted), computed for the rows and columns asked:
+    any part gives the same values as the whole (`upsample`), so a big picture is done band by band."""
+
+    def __init__(self, small: np.ndarray, h: int, w: int, *, smooth: bool = False) -> None:
+        self.small, self.shape = small, (h, w)
+        self.y = _axis(h, small.shape[0], smooth)
+        self.x = _axis(w, small.shape[1], smooth)
+
+    def part(self, rows=slice(None), cols=slice(None), out: np.ndarray | None = None) -> np.ndarray:
+        """The values of `rows` x `cols` (slices or index arrays), in `out` when given."""
+        i0, i1, ty = (a[rows] for a in self.y)
+        j0, j1, tx = (a[cols] for a in self.x)
+        r = self.small[i0]
+        r += (self.small[i1] - r) * ty[:, None]
+        if out is None:
+            out = r[:, j0]
+        else:
+            np.take(r, j0, axis=1, out=out)
+        out += (r[:, j1] - out) * tx[None, :]
+        return out
+
+
+def upsample(small: np.ndarray, h: int, w: int, *, smooth: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """Resample `small` to h x w, pixel centres aligned; bilinear (or smoothstep-weighted) interpolation.
+    Band by band, into `out` when given."""
+    up = Upsampler(small, h, w, smooth=smooth)
+    if out is None:
+        out = np.empty((h, w), F32)
+    for b in bands(h, w):
+        up.part(b, out=out[b])
     return out
 
 
@@ -71,23 +116,37 @@ def _box(a: np.ndarray, r: int, axis: int) -> np.ndarray:
     return out
 
 
-def _binomial(a: np.ndarray) -> np.ndarray:
-    """[1 4 6 4 1]/16 in both directions: a gaussian of sigma 1."""
-    out = a
-    for axis in (0, 1):
-        p = np.pad(out, [(2, 2) if ax == axis else (0, 0) for ax in (0, 1)], mode="edge")
-        n = out.shape[axis]
+def _taps(p: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """[1 4 6 4 1]/16 along `axis` of `p`, which is padded by 2 on that axis: n values."""
 
-        def s(k: int, p=p, n=n, axis=axis) -> np.ndarray:
-            return p[k : k + n] if axis == 0 else p[:, k : k + n]
+    def s(k: int) -> np.ndarray:
+        return p[k : k + n] if axis == 0 else p[:, k : k + n]
 
-        out = (s(0) + s(4)) * F32(1 / 16)
-        out += (s(1) + s(3)) * F32(4 / 16)
-        out += s(2) * F32(6 / 16)
+    out = (s(0) + s(4)) * F32(1 / 16)
+    out += (s(1) + s(3)) * F32(4 / 16)
+    out += s(2) * F32(6 / 16)
     return out
 
 
-def _box3(a: np.ndarray, sigma: float) -> np.ndarray:
+def _binomial(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """[1 4 6 4 1]/16 in both directions (edges repeated): a gaussian of sigma 1. Band by band; `out` may be
+    `a` itself (the two rows above a band are kept aside as they were before the band above is written)."""
+    h, w = a.shape
+    if out is None:
+        out = np.empty((h, w), F32)
+    above = None  # a's rows r0-2 and r0-1 (clamped) before any was overwritten
+    for b in bands(h, w):
+        r0, r1 = b.start, b.stop
+        if above is None:
+            above = a[[max(r0 - 2, 0), max(r0 - 1, 0)]]
+        p = np.concatenate([above, a[b], a[[min(r1, h - 1), min(r1 + 1, h - 1)]]])
+        above = p[-4:-2].copy()  # rows r1-2 and r1-1 for the next band
+        v = _taps(p, r1 - r0, 0)
+        out[b] = _taps(np.pad(v, ((0, 0), (2, 2)), mode="edge"), w, 1)
+    return out
+
+
+def _box3(a: np.ndarray, sigma: float) -> np.ndarray:  # on the downsampled copy: small
     # Three box passes of width 2r+1 have variance 3 * ((2r+1)^2 - 1) / 12.
     r = max(1, round((math.sqrt(4 * sigma * sigma + 1) - 1) / 2))
     out = a
@@ -96,18 +155,21 @@ def _box3(a: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def blur(a: np.ndarray, sigma: float) -> np.ndarray:
-    """Approximate gaussian blur (float32, new array), fast for any sigma.
+def blur(a: np.ndarray, sigma: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Approximate gaussian blur (float32), fast for any sigma: a new array, or `out` (which may be `a`).
 
     Small sigmas use a binomial kernel at full size; larger ones blur a box-averaged copy
     (binomial or three box passes) and interpolate back, which costs about the same for any radius.
     """
     a = a.astype(F32, copy=False)
     if sigma < 0.35:
-        return a.copy()
+        if out is None:
+            return a.copy()
+        out[...] = a
+        return out
     if sigma <= 1.5:
-        out = _binomial(a)
-        return out if sigma <= 1.2 else _binomial(out)
+        out = _binomial(a, out)
+        return out if sigma <= 1.2 else _binomial(out, out)
     h, w = a.shape
     f = max(2, min(int(sigma / 1.5), max(1, min(h, w) // 4)))
     small = downsample(a, f)
@@ -116,7 +178,7 @@ def blur(a: np.ndarray, sigma: float) -> np.ndarray:
         small = _box3(small, rest)
     else:
         small = _binomial(small) if rest <= 1.2 else _binomial(_binomial(small))
-    return upsample(small, h, w)
+    return upsample(small, h, w, out=out)
 
 
 def bbox(mask: np.ndarray, pad: float) -> tuple[slice, slice] | None:
@@ -190,14 +252,22 @@ def line_coverage(dist: np.ndarray, width: np.ndarray | float) -> np.ndarray:
     return dist
 
 
-def edge_line(coverage: np.ndarray, width: float) -> np.ndarray:
-    """Anti-aliased line of `width` px along the 0.5 contour of a coverage mask (0..1)."""
+def edge_line(coverage: np.ndarray, width: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Anti-aliased line of `width` px along the 0.5 contour of a coverage mask (0..1). Band by band, into `out`
+    when given (which may be `coverage`)."""
     f = blur(coverage, 0.8)
-    gy, gx = np.gradient(f)
-    g = np.sqrt(gx * gx + gy * gy)
-    del gx, gy
-    np.maximum(g, F32(1e-3), out=g)
-    d = np.abs(f - F32(0.5))
-    d /= g
-    del g, f
-    return isoline(d, 0.0, width)
+    h, w = f.shape
+    if out is None:
+        out = np.empty((h, w), F32)
+    for b in bands(h, w):
+        lo, hi = max(b.start - 1, 0), min(b.stop + 1, h)  # a row of halo: the gradient is central
+        gy, gx = np.gradient(f[lo:hi])
+        k = slice(b.start - lo, b.stop - lo)
+        gx, gy = gx[k], gy[k]
+        g = np.sqrt(gx * gx + gy * gy)
+        del gx, gy
+        np.maximum(g, F32(1e-3), out=g)
+        d = np.abs(f[b] - F32(0.5))
+        d /= g
+        out[b] = isoline(d, 0.0, width)
+    return out

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import skia
 
-from app.styles.filters import blur, upsample
+from app.styles.filters import Upsampler, blur, upsample
 
 F32 = np.float32
 
@@ -38,6 +38,37 @@ def fractal_noise(
     lacunarity: float = 2.0,
 ) -> np.ndarray:
     """Sum of value-noise octaves, coarsest features `scale` px; normalised to zero mean, unit std."""
+    return fractal_field(h, w, scale, rng, octaves=octaves, persistence=persistence, lacunarity=lacunarity).part()
+
+
+class Field:
+    """A smooth h x w random field kept as its coarse grid: any part of it (`part`) is computed when asked, with
+    the same values as that part of the whole, so a big picture takes it band by band and never holds it all."""
+
+    def __init__(self, up: Upsampler, mean: float, inv_std: float | None) -> None:
+        self.up, self.mean, self.inv_std = up, F32(mean), None if inv_std is None else F32(inv_std)
+        self.shape = up.shape
+
+    def part(self, rows=slice(None), cols=slice(None)) -> np.ndarray:
+        """A new float32 array of the field's values at `rows` x `cols`."""
+        a = self.up.part(rows, cols)
+        a -= self.mean
+        if self.inv_std is not None:
+            a *= self.inv_std
+        return a
+
+
+def fractal_field(
+    h: int,
+    w: int,
+    scale: float,
+    rng: np.random.Generator,
+    *,
+    octaves: int = 4,
+    persistence: float = 0.5,
+    lacunarity: float = 2.0,
+) -> Field:
+    """`fractal_noise` as a Field (the same random draws, the same values)."""
     cells = []
     cell = float(scale)
     for _ in range(max(1, octaves)):
@@ -55,9 +86,23 @@ def fractal_noise(
         n *= F32(amp)
         out += n
         amp *= persistence
-    if (sh, sw) != (h, w):
-        out = upsample(out, h, w)
-    return _normalise(out)
+    up = Upsampler(out, h, w) if (sh, sw) != (h, w) else _Same(out)
+    step = max(1, int(math.sqrt(h * w / 250_000)))
+    sample = up.part(slice(None, None, step), slice(None, None, step))  # what _normalise samples of the whole
+    mean = F32(sample.mean())
+    sample -= mean
+    std = float(sample.std())
+    return Field(up, float(mean), 1.0 / std if std > 1e-6 else None)
+
+
+class _Same:
+    """An Upsampler that does not resample: the grid is the field's own size."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.a, self.shape = a, a.shape
+
+    def part(self, rows=slice(None), cols=slice(None)) -> np.ndarray:
+        return self.a[rows][:, cols].copy()
 
 
 def _normalise(a: np.ndarray) -> np.ndarray:
@@ -74,18 +119,18 @@ def grain(h: int, w: int, size: float, rng: np.random.Generator) -> np.ndarray:
     """Fine paper tooth: white noise softened to `size` px, zero mean, unit std."""
     g = rng.standard_normal((h, w), dtype=F32)
     if size > 0.5:
-        g = blur(g, size * 0.6)
+        blur(g, size * 0.6, out=g)
     return _normalise(g)
 
 
 def fibres(h: int, w: int, unit: float, rng: np.random.Generator, *, density: float = 1.0) -> np.ndarray:
-    """Paper fibres: short thin curved strands, 0..1 coverage (float32)."""
+    """Paper fibres: short thin curved strands, uint8 coverage 0..255."""
     buf = np.zeros((h, w), np.uint8)
     surface = skia.Surface.MakeRasterDirect(skia.ImageInfo.MakeA8(w, h), buf, w)
     canvas = surface.getCanvas()
     n = int(density * 900 * (h * w) / (1024 * 1024))
     if n <= 0:
-        return buf.astype(F32)
+        return buf
     xy = rng.random((n, 2)) * (w, h)
     length = rng.uniform(6, 26, n) * unit
     angle = rng.uniform(0, math.pi, n)
@@ -107,4 +152,4 @@ def fibres(h: int, w: int, unit: float, rng: np.random.Generator, *, density: fl
         )
         canvas.drawPath(path, paint)
     del surface, canvas
-    return buf.astype(F32) * F32(1 / 255)
+    return buf

@@ -15,7 +15,7 @@ import numpy as np
 
 from app.mapdata.model import Kind
 from app.styles.canvas import GROUPS, Canvas
-from app.styles.filters import bbox, distance_from, line_coverage
+from app.styles.filters import distance_from, line_coverage
 
 F32 = np.float32
 
@@ -50,11 +50,7 @@ def kind_colour(cv: Canvas, kind: Kind) -> str | None:
 
 def select_region(cv: Canvas, kinds: list[str], pad: float) -> tuple[tuple[slice, slice], np.ndarray] | None:
     """The box around the selected areas (grown by `pad` image px) and their coverage inside it."""
-    if not cv.has(kinds):
-        return None
-    m = cv.mask(kinds)
-    box = bbox(m, pad)
-    return None if box is None else (box, m[box])
+    return cv.region(kinds, pad)
 
 
 def coords(box: tuple[slice, slice], angle: float) -> np.ndarray:

@@ -23,7 +23,7 @@ MIN_LOOP_PX = 12.0  # closed contours shorter than this (style px) are DEM noise
 
 def where(cv: Canvas, kinds: list[str]) -> np.ndarray:
     """HxW float32 0..1: the selected areas, less level water (a lake or the sea has no relief to draw)."""
-    m = cv.mask(kinds).copy()
+    m = cv.mask(kinds)  # a new array
     for k in FLAT_WATER:
         w = cv.layers.masks.get(k)
         if w is not None:

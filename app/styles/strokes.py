@@ -13,7 +13,8 @@ F32 = np.float32
 def jittered_points(
     mask: np.ndarray, spacing: float, jitter: float, rng: np.random.Generator, threshold: float = 0.5
 ) -> np.ndarray:
-    """Points on a jittered grid `spacing` px apart, kept where `mask` >= threshold; (N, 2) x, y, by row."""
+    """Points on a jittered grid `spacing` px apart, kept where `mask` (float 0..1 or uint8 0..255) >= threshold;
+    (N, 2) x, y, by row."""
     h, w = mask.shape
     spacing = max(spacing, 1.0)
     ys = np.arange(spacing / 2, h, spacing)
@@ -25,8 +26,10 @@ def jittered_points(
     pts += rng.uniform(-0.5, 0.5, pts.shape) * jitter * spacing
     pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
     pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
-    keep = mask[pts[:, 1].astype(np.intp), pts[:, 0].astype(np.intp)] >= threshold
-    return pts[keep]
+    at = mask[pts[:, 1].astype(np.intp), pts[:, 0].astype(np.intp)]
+    if at.dtype == np.uint8:  # coverage 0..255, compared as the float mask would be
+        at = at.astype(F32) * F32(1 / 255)
+    return pts[at >= threshold]
 
 
 def _a8(h: int, w: int) -> tuple[np.ndarray, skia.Surface]:
@@ -35,7 +38,7 @@ def _a8(h: int, w: int) -> tuple[np.ndarray, skia.Surface]:
 
 
 def dots(h: int, w: int, pts: np.ndarray, radius: np.ndarray | float) -> np.ndarray:
-    """Filled round dots; coverage 0..1."""
+    """Filled round dots; uint8 coverage 0..255."""
     buf, surface = _a8(h, w)
     canvas = surface.getCanvas()
     radii = np.broadcast_to(np.asarray(radius, float), (len(pts),))
@@ -46,7 +49,7 @@ def dots(h: int, w: int, pts: np.ndarray, radius: np.ndarray | float) -> np.ndar
         paint = skia.Paint(AntiAlias=True, StrokeWidth=float(max(s * 2, 0.5)), StrokeCap=skia.Paint.kRound_Cap)
         canvas.drawPoints(skia.Canvas.kPoints_PointMode, [skia.Point(float(x), float(y)) for x, y in sel], paint)
     del canvas, surface
-    return buf.astype(F32) * F32(1 / 255)
+    return buf
 
 
 def trees(
@@ -58,14 +61,17 @@ def trees(
     ink: tuple[int, int, int],
     stroke: float,
     rng: np.random.Generator,
+    origin: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """Little deciduous-tree glyphs (round crown on a short trunk), painted back to front.
 
-    Returns an HxWx4 uint8 premultiplied RGBA layer.
+    Returns an HxWx4 uint8 premultiplied RGBA layer whose top left pixel is `origin` (x, y) of the picture the
+    points are in.
     """
     layer = np.zeros((h, w, 4), np.uint8)
     surface = skia.Surface(layer)
     canvas = surface.getCanvas()
+    canvas.translate(-origin[0], -origin[1])
     fill_paint = skia.Paint(AntiAlias=True, Color=skia.Color(*fill), Style=skia.Paint.kFill_Style)
     ink_paint = skia.Paint(
         AntiAlias=True,
@@ -97,7 +103,7 @@ def trees(
 
 
 def rays(h: int, w: int, centres: list[tuple[float, float]], count: int, width: float) -> np.ndarray:
-    """Straight lines radiating from each centre to beyond the image edge (portolan rhumb lines)."""
+    """Straight lines radiating from each centre to beyond the image edge (portolan rhumb lines); uint8 coverage."""
     buf, surface = _a8(h, w)
     canvas = surface.getCanvas()
     paint = skia.Paint(AntiAlias=True, Style=skia.Paint.kStroke_Style, StrokeWidth=max(width, 0.4))
@@ -110,4 +116,4 @@ def rays(h: int, w: int, centres: list[tuple[float, float]], count: int, width: 
             path.lineTo(cx + reach * math.cos(a), cy + reach * math.sin(a))
     canvas.drawPath(path, paint)
     del canvas, surface
-    return buf.astype(F32) * F32(1 / 255)
+    return buf

@@ -1,15 +1,19 @@
 """Render benchmark: time per stage and peak memory, per input and size.
 
     python tests/bench/render_bench.py [--sizes 1024x1024,2048x2048] [--styles watercolor,poster] [--large N]
+                                       [--streets N] [--runs N]
 
 Each case runs in a fresh process (so peak RSS is that case's own). Inputs: the bundled demo town and a
-generated large city (scripts/make_large_city.py, N features, default 100k). Prints one table.
+generated large city (scripts/make_large_city.py, N features, default 100k; or with --streets N the city that
+stops at N streets, the one tests/bench/compare_matplotlib.py draws). With --runs N every case runs N times and
+the table shows the median of each figure (the machine is shared: single runs are noisy). Prints one table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,11 +59,22 @@ def run_case(inputs: list[Path], size: str, style: str, out: Path) -> dict:
     return result
 
 
+def median_case(runs: list[dict]) -> dict:
+    """One case's figures, each the median over `runs`."""
+    out = dict(runs[0])
+    out["timings"] = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs) for k in runs[0]["timings"]}
+    for k in ("wall", "peak_rss_mb"):
+        out[k] = statistics.median(r[k] for r in runs)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1024x1024,2048x2048")
     ap.add_argument("--styles", default="watercolor")
     ap.add_argument("--large", type=int, default=100_000, help="features in the generated city (0: skip)")
+    ap.add_argument("--streets", type=int, default=0, help="the generated city stops at N streets (instead of --large)")
+    ap.add_argument("--runs", type=int, default=1, help="runs per case; the table shows medians")
     args = ap.parse_args()
 
     examples = ROOT / "resources" / "examples"
@@ -67,26 +82,19 @@ def main() -> None:
         ("demo town + hike", [examples / "harbour_town.geojson", examples / "harbour_hike.gpx"])
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        if args.large:
+        if args.large or args.streets:
             city = Path(tmp) / "city.geojson"
-            subprocess.run(
-                [
-                    sys.executable,
-                    str(ROOT / "scripts" / "make_large_city.py"),
-                    str(city),
-                    "--features",
-                    str(args.large),
-                ],
-                check=True,
-                cwd=ROOT,
-            )
-            cases.append((f"generated city {args.large // 1000}k", [city]))
+            how = ["--streets", str(args.streets)] if args.streets else ["--features", str(args.large)]
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "make_large_city.py"), str(city), *how],
+                           check=True, cwd=ROOT)  # fmt: skip
+            name = f"city {args.streets} streets" if args.streets else f"generated city {args.large // 1000}k"
+            cases.append((name, [city]))
         header = f"{'input':<22}{'features':>9} {'size':>10} {'style':<11}" + "".join(f"{s:>10}" for s in STAGES)
         print(header + f"{'total':>9}{'wall':>8}{'peak MB':>9}")
         for name, inputs in cases:
             for size in args.sizes.split(","):
                 for style in args.styles.split(","):
-                    r = run_case(inputs, size, style, Path(tmp) / "out.png")
+                    r = median_case([run_case(inputs, size, style, Path(tmp) / "out.png") for _ in range(args.runs)])
                     t = r["timings"]
                     total = sum(t.get(s, 0.0) for s in STAGES)
                     cells = "".join(f"{t.get(s, 0.0):>10.3f}" for s in STAGES)
