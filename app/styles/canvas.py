@@ -15,8 +15,8 @@ from app.mapdata.layers import GROUPS as LAYER_GROUPS
 from app.mapdata.layers import is_layer, kinds_of
 from app.mapdata.model import Kind
 from app.render.layers import Layers
-from app.styles.filters import bands, bbox
-from app.styles.noise import fractal_noise, grain
+from app.styles.filters import bands, bbox, coverage
+from app.styles.noise import fractal_field, grain
 
 F32 = np.float32
 Box = tuple[slice, slice]
@@ -90,8 +90,15 @@ class Canvas:
         if tex is None:
             h, w = self.shape
             rng = np.random.default_rng([self.seed & 0xFFFF_FFFF_FFFF_FFFF, 0x5EED])
-            tex = fractal_noise(h, w, self.px(40), rng, octaves=4) * F32(0.4)
-            tex += grain(h, w, self.px(1.6), rng) * F32(0.12)
+            mottle = fractal_field(h, w, self.px(40), rng, octaves=4)
+            tex = np.empty((h, w), F32)
+            for b in bands(h, w):
+                tex[b] = mottle.part(b)
+                tex[b] *= F32(0.4)
+            tooth = grain(h, w, self.px(1.6), rng)
+            for b in bands(h, w):
+                tex[b] += tooth[b] * F32(0.12)
+            del tooth
             self._masks[("<granulation>",)] = tex
         return tex
 
@@ -196,8 +203,4 @@ def sub_box(box: Box | None, rows: slice) -> Box:
     return slice(top + rows.start, top + rows.stop), box[1]
 
 
-def as_coverage(m8: np.ndarray) -> np.ndarray:
-    """uint8 coverage 0..255 → float32 0..1 (a new array)."""
-    out = m8.astype(F32)
-    out *= F32(1 / 255)
-    return out
+as_coverage = coverage  # uint8 coverage 0..255 → float32 0..1 (a new array)

@@ -23,7 +23,7 @@ from app.mapdata.model import KIND_ORDER, Kind
 from app.styles import marks  # noqa: F401  (registers the line and mark effects)
 from app.styles import relief as terrain
 from app.styles.canvas import DERIVED, Canvas, as_coverage, selector_kinds, sub_box
-from app.styles.filters import bands, bbox, blur, smoothstep, smoothstep_
+from app.styles.filters import Blurred, bands, bbox, blur, smoothstep, smoothstep_
 from app.styles.noise import fibres, fractal_field, fractal_noise, grain
 from app.styles.registry import (
     EFFECTS,
@@ -32,7 +32,6 @@ from app.styles.registry import (
     kind_colour,
     offshore_distance,
     periodic_lines,
-    select_region,
 )
 
 __all__ = ["EFFECTS", "Effect", "effect"]
@@ -252,25 +251,25 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         return
     box, m8 = region
     h, w = m8.shape
-    m = as_coverage(m8)
-    f = blur(m, cv.px(p["blur"]))
+    grain_ = cv.granulation()[box] if p["texture"] != 0 else None  # made (once) before this wash's own planes
+    blurred = Blurred(m8, cv.px(p["blur"]))  # a band at a time: neither the float mask nor its blur is kept whole
     noise = fractal_field(h, w, cv.px(p["noise_scale"]), rng, octaves=5, persistence=0.55)
     thr, soft = p["threshold"], max(p["softness"], 1e-3)
+    alpha = np.empty((h, w), F32)
     for b in bands(h, w):
-        fb = f[b]
+        f = blurred.part(b)
         # Keep part of the crisp shape so thin features (streams, lanes) survive the blur.
-        t = m[b] - fb
+        t = as_coverage(m8[b])
+        t -= f
         t *= F32(p["keep"])
-        fb += t
+        f += t
         n = noise.part(b)
         n *= F32(p["noise"])
-        fb += n
-        smoothstep_(thr - soft, thr + soft, fb)
-    del m, noise
-    alpha = f  # thresholded, in place
+        f += n
+        alpha[b] = smoothstep_(thr - soft, thr + soft, f)
+    del blurred, noise
     # Pigment pools at the wet edge: the band just inside the shape where the blurred alpha drops.
-    soft_alpha = blur(alpha, cv.px(p["rim_width"])) if p["rim"] != 0 else None
-    grain_ = cv.granulation()[box] if p["texture"] != 0 else None
+    soft_alpha = Blurred(alpha, cv.px(p["rim_width"])) if p["rim"] != 0 else None
     colour = cv.colour(p["color"] or _first_colour(cv, p["kinds"]))
     rgb = cv.rgb[box]
     for b in bands(h, w):
@@ -280,7 +279,8 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         else:
             density = np.ones((b.stop - b.start, w), F32)
         if soft_alpha is not None:
-            rim = alpha[b] - soft_alpha[b]
+            rim = soft_alpha.part(b)
+            np.subtract(alpha[b], rim, out=rim)
             np.clip(rim, 0, 1, out=rim)
             rim *= F32(2.2 * p["rim"])
             density += rim
@@ -399,7 +399,7 @@ def _first_colour(cv: Canvas, kinds: list[str]) -> str:
 @effect("shore", kinds=["water"], color="water", width=24.0, opacity=0.5, power=1.6)
 def shore(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str, width: float, opacity, power):
     """Colour band along the inner edge of an area, fading away from the edge (old-map coast tint)."""
-    region = select_region(cv, kinds, 2)
+    region = cv.region8(kinds, 2)
     if region is None:
         return
     box, m = region
@@ -407,5 +407,5 @@ def shore(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str,
     c = cv.colour(color)
     for b in bands(*m.shape):
         a = np.clip(F32(1) - d[b] / F32(cv.px(width)), 0, 1) ** F32(power)
-        a *= m[b]
+        a *= as_coverage(m[b])
         cv.blend(a, c, "multiply", sub_box(box, b), scale=opacity)

@@ -43,16 +43,33 @@ def smoothstep_(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     return x
 
 
+def coverage(m8: np.ndarray) -> np.ndarray:
+    """uint8 coverage 0..255 → float32 0..1 (a new array)."""
+    out = m8.astype(F32)
+    out *= F32(1 / 255)
+    return out
+
+
+def _float_rows(a: np.ndarray, rows) -> np.ndarray:
+    """A float32 copy of `rows` of `a` (uint8 coverage is brought to 0..1)."""
+    return coverage(a[rows]) if a.dtype == np.uint8 else a[rows].astype(F32, copy=True)
+
+
 def downsample(a: np.ndarray, f: int) -> np.ndarray:
-    """Box-average by an integer factor (edges padded by repetition)."""
+    """Box-average by an integer factor (edges padded by repetition). `a` is float32 or uint8 coverage (as
+    0..1); band by band, so no padded copy of the whole."""
     if f <= 1:
-        return a.astype(F32, copy=True)
+        return _float_rows(a, slice(None))
     h, w = a.shape
-    ph, pw = -h % f, -w % f
-    if ph or pw:
-        a = np.pad(a, ((0, ph), (0, pw)), mode="edge")
-    hh, ww = a.shape[0] // f, a.shape[1] // f
-    return a.reshape(hh, f, ww, f).mean(axis=(1, 3), dtype=F32)
+    hh, ww = -(-h // f), -(-w // f)
+    out = np.empty((hh, ww), F32)
+    for b in bands(hh, ww * f * f):
+        rows = np.minimum(np.arange(b.start * f, b.stop * f), h - 1)
+        part = _float_rows(a, rows)
+        if ww * f != w:
+            part = np.pad(part, ((0, 0), (0, ww * f - w)), mode="edge")
+        out[b] = part.reshape(b.stop - b.start, f, ww, f).mean(axis=(1, 3), dtype=F32)
+    return out
 
 
 def _axis(n: int, m: int, smooth: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,6 +198,42 @@ def blur(a: np.ndarray, sigma: float, out: np.ndarray | None = None) -> np.ndarr
     return upsample(small, h, w, out=out)
 
 
+class Blurred:
+    """`blur(a, sigma)` computed a band of rows at a time (`part`), the same values as the whole, so the caller
+    never holds the blurred picture; `a` may be uint8 coverage (as 0..1). A large sigma keeps the blurred
+    downsampled copy; a small one recomputes the binomial kernel's few rows of halo per band."""
+
+    def __init__(self, a: np.ndarray, sigma: float) -> None:
+        self.a = a
+        self.h, self.w = a.shape
+        self.up: Upsampler | None = None
+        self.passes = 0 if sigma < 0.35 else 1 if sigma <= 1.2 else 2
+        if sigma > 1.5:
+            f = max(2, min(int(sigma / 1.5), max(1, min(self.h, self.w) // 4)))
+            small = downsample(a, f)
+            rest = math.sqrt(max(sigma * sigma / (f * f) - 0.35, 0.25))
+            if rest > 1.6:
+                small = _box3(small, rest)
+            else:
+                small = _binomial(small) if rest <= 1.2 else _binomial(_binomial(small))
+            self.up = Upsampler(small, self.h, self.w)
+
+    def part(self, rows: slice) -> np.ndarray:
+        """A new float32 array: the blurred rows."""
+        if self.up is not None:
+            return self.up.part(rows)
+        return self._pass(rows.start, rows.stop, self.passes)
+
+    def _pass(self, r0: int, r1: int, k: int) -> np.ndarray:
+        if k == 0:
+            return _float_rows(self.a, slice(r0, r1))
+        lo, hi = max(r0 - 2, 0), min(r1 + 2, self.h)
+        inner = self._pass(lo, hi, k - 1)
+        p = inner[np.clip(np.arange(r0 - 2, r1 + 2), 0, self.h - 1) - lo]
+        v = _taps(p, r1 - r0, 0)
+        return _taps(np.pad(v, ((0, 0), (2, 2)), mode="edge"), self.w, 1)
+
+
 def bbox(mask: np.ndarray, pad: float) -> tuple[slice, slice] | None:
     """Slices of the box around the non-zero part of `mask`, grown by `pad` px; None when empty."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -211,9 +264,18 @@ def distance_from(coverage: np.ndarray, max_dist: float) -> np.ndarray:
     Computed at reduced resolution (the cap spans at most ~32 low-res pixels), smoothed and
     interpolated back: good for offset contours (ripples, halos, fades), not for metrology.
     """
-    h, w = coverage.shape
-    f = max(1, math.ceil(max_dist / 32))
-    small = downsample(coverage.astype(F32, copy=False), f)
+    f = distance_factor(max_dist)
+    return distance_from_small(downsample(coverage, f), coverage.shape, f, max_dist)
+
+
+def distance_factor(max_dist: float) -> int:
+    """The downsampling factor `distance_from` works at."""
+    return max(1, math.ceil(max_dist / 32))
+
+
+def distance_from_small(small: np.ndarray, shape: tuple[int, int], f: int, max_dist: float) -> np.ndarray:
+    """`distance_from` given the coverage downsampled by `distance_factor` (the caller can drop the full one)."""
+    h, w = shape
     inside = small >= 0.5
     cap = math.ceil(max_dist / f) + 2
     if not inside.any():
@@ -252,22 +314,22 @@ def line_coverage(dist: np.ndarray, width: np.ndarray | float) -> np.ndarray:
     return dist
 
 
-def edge_line(coverage: np.ndarray, width: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Anti-aliased line of `width` px along the 0.5 contour of a coverage mask (0..1). Band by band, into `out`
-    when given (which may be `coverage`)."""
-    f = blur(coverage, 0.8)
-    h, w = f.shape
-    if out is None:
-        out = np.empty((h, w), F32)
+def edge_line(coverage: np.ndarray, width: float) -> np.ndarray:
+    """Anti-aliased line of `width` px along the 0.5 contour of a coverage mask (float 0..1 or uint8 0..255).
+    Band by band: the blurred coverage is computed a band (and a row of halo) at a time."""
+    f = Blurred(coverage, 0.8)
+    h, w = coverage.shape
+    out = np.empty((h, w), F32)
     for b in bands(h, w):
         lo, hi = max(b.start - 1, 0), min(b.stop + 1, h)  # a row of halo: the gradient is central
-        gy, gx = np.gradient(f[lo:hi])
+        fb = f.part(slice(lo, hi))
+        gy, gx = np.gradient(fb)
         k = slice(b.start - lo, b.stop - lo)
         gx, gy = gx[k], gy[k]
         g = np.sqrt(gx * gx + gy * gy)
         del gx, gy
         np.maximum(g, F32(1e-3), out=g)
-        d = np.abs(f[b] - F32(0.5))
+        d = np.abs(fb[k] - F32(0.5))
         d /= g
         out[b] = isoline(d, 0.0, width)
     return out

@@ -41,10 +41,11 @@ def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         if a is None:
             return
     else:
-        region = select_region(cv, p["kinds"], width + 4)
+        pad = width + 4
+        region = select_region(cv, p["kinds"], pad) if p["wobble"] > 0 else cv.region8(p["kinds"], pad)
         if region is None:
             return
-        box, m = region
+        box, m = region  # float with a wobble (it is moved), else the uint8 coverage itself
         h, w = m.shape
         if p["wobble"] > 0:
             # Shift the contour sideways by a smooth random amount: a hand-drawn, wavering line.
@@ -55,7 +56,8 @@ def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
                 m[b] += n
                 np.clip(m[b], 0, 1, out=m[b])
         cuts = [] if p["frame_edges"] else cut_sides(m, 2 + math.ceil(width))  # where the data is cut off
-        a = edge_line(m, width, out=m)
+        a = edge_line(m, width)
+        del m
         for band in cuts:
             a[band] = 0
     cv.blend(a, cv.colour(p["color"]), "normal", box, scale=p["opacity"])
@@ -161,7 +163,7 @@ def _reach(f: Field) -> float:
 )
 def hatch(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Parallel ink lines across areas; with `fade` they thin out away from the edge (engraved water)."""
-    region = select_region(cv, p["kinds"], 2)
+    region = cv.region8(p["kinds"], 2)
     if region is None:
         return
     box, m = region
@@ -181,7 +183,7 @@ def hatch(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
             n *= F32(cv.px(p["wobble"]))
             coord += n
         width: np.ndarray | float = cv.px(p["width"])
-        weight = m[b].copy()
+        weight = as_coverage(m[b])
         if p["fade"] > 0:
             width = np.clip(F32(1) - d[b] / F32(cv.px(p["fade"])), 0, 1) * F32(width)
         if p["inset"] > 0:
@@ -256,7 +258,7 @@ def trees(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
 )
 def ripples(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Repeated offset outlines of the coast inside the water, each fainter than the last."""
-    region = select_region(cv, p["kinds"], 2)
+    region = cv.region8(p["kinds"], 2)
     if region is None:
         return
     box, m = region
@@ -276,14 +278,14 @@ def ripples(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
             line = isoline(db, level, cv.px(p["width"]) * (0.6 + 0.4 * p["decay"] ** i))
             line *= F32(p["decay"] ** i)
             np.maximum(a, line, out=a)
-        a *= m[b]
+        a *= as_coverage(m[b])
         cv.blend(a, c, "normal", sub_box(box, b), scale=p["opacity"])
 
 
 @effect("halftone", kinds=["water"], color="ink", spacing=6.0, angle=45.0, amount=0.5, fade=0.0, opacity=1.0)
 def halftone(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Print-screen dots over areas; with `fade` the dots shrink away from the edge."""
-    region = select_region(cv, p["kinds"], 2)
+    region = cv.region8(p["kinds"], 2)
     if region is None:
         return
     box, m = region
@@ -298,7 +300,8 @@ def halftone(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         v -= np.floor(v) + F32(0.5)
         dist = np.sqrt(u * u + v * v) * F32(s)
         del u, v
-        tone = m[b] * F32(p["amount"])
+        tone = as_coverage(m[b])
+        tone *= F32(p["amount"])
         if d is not None:
             tone *= np.clip(F32(1) - d[b] / F32(cv.px(p["fade"])), 0, 1)
         radius = np.sqrt(tone) * F32(s * 0.62)
@@ -309,7 +312,7 @@ def halftone(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
 @effect("rhumb_lines", kinds=["sea"], color="ink", count=16, centres=2, width=0.5, opacity=0.35)
 def rhumb_lines(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Portolan rhumb lines radiating from points out at sea."""
-    region = select_region(cv, p["kinds"], 2)
+    region = cv.region8(p["kinds"], 2)
     if region is None:
         return
     box, m = region
@@ -339,5 +342,5 @@ def rhumb_lines(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     c = cv.colour(p["color"])
     for b in bands(h, w):
         a = as_coverage(rays[b])
-        a *= m[b]
+        a *= as_coverage(m[b])
         cv.blend(a, c, "normal", sub_box(box, b), scale=p["opacity"])

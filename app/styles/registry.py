@@ -15,7 +15,7 @@ import numpy as np
 
 from app.mapdata.model import Kind
 from app.styles.canvas import GROUPS, Canvas
-from app.styles.filters import distance_from, line_coverage
+from app.styles.filters import bands, coverage, distance_factor, distance_from_small, downsample, line_coverage
 
 F32 = np.float32
 
@@ -78,7 +78,7 @@ def cut_sides(m: np.ndarray, k: int) -> list[tuple[slice, slice]]:
     A side of the area that runs along a row or column for a good part of its length is where
     the data stops (a sea clipped by the map's extent), not a real shore.
     """
-    solid = m >= 0.5
+    solid = m >= (128 if m.dtype == np.uint8 else 0.5)  # uint8 coverage: 128/255 is the first value >= 0.5
     rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
     if not len(rows) or not len(cols):
         return []
@@ -106,9 +106,14 @@ def offshore_distance(cv: Canvas, box: tuple[slice, slice], m: np.ndarray, reach
     """Distance (px, capped at `reach`) from the land around the area `m` covers inside `box`.
 
     Where the data stops (see `cut_sides`) there is no shore, so ripples and shore tints do not
-    follow the frame.
+    follow the frame. `m` is float 0..1 or uint8 coverage.
     """
-    land = F32(1) - m
+    land = np.empty(m.shape, F32)
+    for b in bands(*m.shape):
+        np.subtract(F32(1), coverage(m[b]) if m.dtype == np.uint8 else m[b], out=land[b])
     for band in cut_sides(m, 3 + math.ceil(reach / 32)):
         land[band] = 0
-    return distance_from(land, reach)
+    f = distance_factor(reach)
+    small = downsample(land, f)
+    del land  # the distance is upsampled from `small`
+    return distance_from_small(small, m.shape, f, reach)
