@@ -163,24 +163,14 @@ class Canvas:
         rgb = self.rgb if box is None else self.rgb[box]
         c = np.asarray(colour, F32)
         for b in bands(*alpha.shape):
-            a = as_coverage(alpha[b]) if alpha.dtype == np.uint8 else alpha[b]
-            if scale != 1.0:
-                a = a * F32(scale)
-            a = a[..., None]
-            px = rgb[b]
-            if mode == "multiply":  # px *= 1 - a * (1 - c)
-                t = a * (F32(1) - c)
-                np.subtract(F32(1), t, out=t)
-                px *= t
-            elif mode == "screen":  # px += a * (1 - px) * c
-                t = F32(1) - px
-                t *= a
-                t *= c
-                px += t
-            else:  # px += a * (c - px)
-                t = c - px
-                t *= a
-                px += t
+            a = alpha[b]
+            rows, cols = np.nonzero(a)
+            if len(rows) < a.size // 4:  # sparse (a road, a line): only where there is something to lay
+                a, px = a[rows, cols], rgb[b][rows, cols]
+                _lay(px, as_coverage(a) if a.dtype == np.uint8 else a, c, mode, scale)
+                rgb[b][rows, cols] = px
+            else:
+                _lay(rgb[b], as_coverage(a) if a.dtype == np.uint8 else a, c, mode, scale)
 
     def to_uint8(self) -> np.ndarray:
         """The finished picture as HxWx3 uint8. Works in place on `rgb` (the painting is over), band by band: no
@@ -193,6 +183,26 @@ class Canvas:
             px += F32(0.5)
             out[b] = px  # truncates, like astype
         return out
+
+
+def _lay(px: np.ndarray, a: np.ndarray, c: np.ndarray, mode: str, scale: float) -> None:
+    """Blend colour `c` over pixels `px` (...x3, in place) with opacity `a` (...) times `scale`."""
+    if scale != 1.0:
+        a = a * F32(scale)
+    a = a[..., None]
+    if mode == "multiply":  # px *= 1 - a * (1 - c)
+        t = a * (F32(1) - c)
+        np.subtract(F32(1), t, out=t)
+        px *= t
+    elif mode == "screen":  # px += a * (1 - px) * c
+        t = F32(1) - px
+        t *= a
+        t *= c
+        px += t
+    else:  # px += a * (c - px)
+        t = c - px
+        t *= a
+        px += t
 
 
 def sub_box(box: Box | None, rows: slice) -> Box:
