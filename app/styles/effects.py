@@ -273,20 +273,31 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     colour = cv.colour(p["color"] or _first_colour(cv, p["kinds"]))
     rgb = cv.rgb[box]
     for b in bands(h, w):
+        ab = alpha[b]
+        at = np.nonzero(ab)
+        if not len(at[0]):
+            continue  # no pigment in this band
+        dense = len(at[0]) >= ab.size // 4
+        if dense:
+            at = (slice(None), slice(None))  # the whole band (views)
+        ab = ab[at]
         if grain_ is not None:
-            density = grain_[b] * F32(p["texture"])
+            density = grain_[b][at] * F32(p["texture"])
             density += F32(1)
         else:
-            density = np.ones((b.stop - b.start, w), F32)
+            density = np.ones(ab.shape, F32)
         if soft_alpha is not None:
-            rim = soft_alpha.part(b)
-            np.subtract(alpha[b], rim, out=rim)
+            rim = soft_alpha.part(b)[at]
+            np.subtract(ab, rim, out=rim)
             np.clip(rim, 0, 1, out=rim)
             rim *= F32(2.2 * p["rim"])
             density += rim
-        density *= alpha[b]
+        density *= ab
         density *= F32(p["opacity"])
-        glaze(rgb[b], density, colour)
+        px = rgb[b][at]
+        _glaze(px, density, colour)
+        if not dense:  # px is a copy of the covered pixels
+            rgb[b][at] = px
 
 
 @effect(
@@ -373,16 +384,20 @@ def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
 
     Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment). Band by band.
     """
-    neg_k = -(F32(1) - np.asarray(colour, F32))
     for b in bands(*density.shape):
-        d = density[b]
-        f = np.minimum(d, F32(1))[..., None] * neg_k
-        f += F32(1)
-        if d.max(initial=0) > 1:  # pooled pigment in this band
-            g = np.clip(d - F32(1), 0, 1)[..., None] * neg_k
-            g += F32(1)
-            f *= g
-        rgb[b] *= f
+        _glaze(rgb[b], density[b], colour)
+
+
+def _glaze(px: np.ndarray, d: np.ndarray, colour: np.ndarray) -> None:
+    """`glaze` of pixels `px` (...x3, in place) by densities `d` (...)."""
+    neg_k = -(F32(1) - np.asarray(colour, F32))
+    f = np.minimum(d, F32(1))[..., None] * neg_k
+    f += F32(1)
+    if d.max(initial=0) > 1:  # pooled pigment
+        g = np.clip(d - F32(1), 0, 1)[..., None] * neg_k
+        g += F32(1)
+        f *= g
+    px *= f
 
 
 def _first_colour(cv: Canvas, kinds: list[str]) -> str:
