@@ -16,7 +16,7 @@ from app.mapdata.layers import is_layer, kinds_of
 from app.mapdata.model import Kind
 from app.render.layers import Layers
 from app.styles.filters import bands, bbox, coverage
-from app.styles.noise import fractal_field, grain
+from app.styles.noise import Field, fractal_field, grain_field
 
 F32 = np.float32
 Box = tuple[slice, slice]
@@ -95,9 +95,9 @@ class Canvas:
             for b in bands(h, w):
                 tex[b] = mottle.part(b)
                 tex[b] *= F32(0.4)
-            tooth = grain(h, w, self.px(1.6), rng)
+            tooth = grain_field(h, w, self.px(1.6), rng)
             for b in bands(h, w):
-                tex[b] += tooth[b] * F32(0.12)
+                tex[b] += (tooth.part(b) if isinstance(tooth, Field) else tooth[b]) * F32(0.12)
             del tooth
             self._masks[("<granulation>",)] = tex
         return tex

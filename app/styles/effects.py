@@ -24,7 +24,7 @@ from app.styles import marks  # noqa: F401  (registers the line and mark effects
 from app.styles import relief as terrain
 from app.styles.canvas import DERIVED, Canvas, as_coverage, selector_kinds, sub_box
 from app.styles.filters import Blurred, bands, bbox, blur, smoothstep, smoothstep_
-from app.styles.noise import fibres, fractal_field, fractal_noise, grain
+from app.styles.noise import Field, fibres, fractal_field, fractal_noise, grain_field
 from app.styles.registry import (
     EFFECTS,
     Effect,
@@ -53,7 +53,7 @@ def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     """Paper texture over everything painted so far: cloudy mottle, tooth and fibres."""
     h, w = cv.shape
     mottle = fractal_field(h, w, cv.px(p["mottle_scale"]), rng, octaves=4) if p["mottle"] > 0 else None
-    tooth = grain(h, w, cv.px(p["grain_size"]), rng) if p["grain"] > 0 else None
+    tooth = grain_field(h, w, cv.px(p["grain_size"]), rng) if p["grain"] > 0 else None
     for b in bands(h, w):
         t = np.ones((b.stop - b.start, w), F32)
         if mottle is not None:
@@ -61,7 +61,7 @@ def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
             n *= F32(p["mottle"] * 0.5)
             t += n
         if tooth is not None:
-            t += tooth[b] * F32(p["grain"] * 0.5)
+            t += (tooth.part(b) if isinstance(tooth, Field) else tooth[b]) * F32(p["grain"] * 0.5)
         cv.rgb[b] *= t[..., None]
     del tooth
     if p["fibres"] > 0:

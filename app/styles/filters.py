@@ -188,14 +188,21 @@ def blur(a: np.ndarray, sigma: float, out: np.ndarray | None = None) -> np.ndarr
         out = _binomial(a, out)
         return out if sigma <= 1.2 else _binomial(out, out)
     h, w = a.shape
-    f = max(2, min(int(sigma / 1.5), max(1, min(h, w) // 4)))
-    small = downsample(a, f)
+    f = blur_factor(h, w, sigma)
+    return upsample(blur_small(downsample(a, f), f, sigma), h, w, out=out)
+
+
+def blur_factor(h: int, w: int, sigma: float) -> int:
+    """The factor a blur of `sigma` (> 1.5) works downsampled by."""
+    return max(2, min(int(sigma / 1.5), max(1, min(h, w) // 4)))
+
+
+def blur_small(small: np.ndarray, f: int, sigma: float) -> np.ndarray:
+    """The rest of a blur of `sigma` on the picture downsampled by `f` (`blur_factor`)."""
     rest = math.sqrt(max(sigma * sigma / (f * f) - 0.35, 0.25))
     if rest > 1.6:
-        small = _box3(small, rest)
-    else:
-        small = _binomial(small) if rest <= 1.2 else _binomial(_binomial(small))
-    return upsample(small, h, w, out=out)
+        return _box3(small, rest)
+    return _binomial(small) if rest <= 1.2 else _binomial(_binomial(small))
 
 
 class Blurred:
@@ -209,14 +216,8 @@ class Blurred:
         self.up: Upsampler | None = None
         self.passes = 0 if sigma < 0.35 else 1 if sigma <= 1.2 else 2
         if sigma > 1.5:
-            f = max(2, min(int(sigma / 1.5), max(1, min(self.h, self.w) // 4)))
-            small = downsample(a, f)
-            rest = math.sqrt(max(sigma * sigma / (f * f) - 0.35, 0.25))
-            if rest > 1.6:
-                small = _box3(small, rest)
-            else:
-                small = _binomial(small) if rest <= 1.2 else _binomial(_binomial(small))
-            self.up = Upsampler(small, self.h, self.w)
+            f = blur_factor(self.h, self.w, sigma)
+            self.up = Upsampler(blur_small(downsample(a, f), f, sigma), self.h, self.w)
 
     def part(self, rows: slice) -> np.ndarray:
         """A new float32 array: the blurred rows."""

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import skia
 
-from app.styles.filters import Upsampler, blur, upsample
+from app.styles.filters import Upsampler, bands, blur, blur_factor, blur_small, upsample
 
 F32 = np.float32
 
@@ -58,6 +58,17 @@ class Field:
         return a
 
 
+def _normalised_field(up) -> Field:
+    """A Field of `up` normalised as `_normalise` normalises the whole (the same sample, the same values)."""
+    h, w = up.shape
+    step = max(1, int(math.sqrt(h * w / 250_000)))
+    sample = up.part(slice(None, None, step), slice(None, None, step))
+    mean = F32(sample.mean())
+    sample -= mean
+    std = float(sample.std())
+    return Field(up, float(mean), 1.0 / std if std > 1e-6 else None)
+
+
 def fractal_field(
     h: int,
     w: int,
@@ -86,13 +97,7 @@ def fractal_field(
         n *= F32(amp)
         out += n
         amp *= persistence
-    up = Upsampler(out, h, w) if (sh, sw) != (h, w) else _Same(out)
-    step = max(1, int(math.sqrt(h * w / 250_000)))
-    sample = up.part(slice(None, None, step), slice(None, None, step))  # what _normalise samples of the whole
-    mean = F32(sample.mean())
-    sample -= mean
-    std = float(sample.std())
-    return Field(up, float(mean), 1.0 / std if std > 1e-6 else None)
+    return _normalised_field(Upsampler(out, h, w) if (sh, sw) != (h, w) else _Same(out))
 
 
 class _Same:
@@ -121,6 +126,26 @@ def grain(h: int, w: int, size: float, rng: np.random.Generator) -> np.ndarray:
     if size > 0.5:
         blur(g, size * 0.6, out=g)
     return _normalise(g)
+
+
+def grain_field(h: int, w: int, size: float, rng: np.random.Generator) -> Field | np.ndarray:
+    """`grain`, the same draws and values, as a Field where its blur works downsampled (a print-size picture: the
+    white noise is drawn and averaged a band at a time, never held whole); else the array `grain` gives."""
+    sigma = size * 0.6
+    if size <= 0.5 or sigma <= 1.5:
+        return grain(h, w, size, rng)
+    f = blur_factor(h, w, sigma)
+    hh, ww = -(-h // f), -(-w // f)
+    small = np.empty((hh, ww), F32)
+    for b in bands(hh, ww * f * f):  # as filters.downsample, on rows drawn in order
+        r0, r1 = b.start * f, min(b.stop * f, h)
+        g = rng.standard_normal((r1 - r0, w), dtype=F32)
+        if (b.stop - b.start) * f != r1 - r0:  # the last rows repeat
+            g = g[np.minimum(np.arange((b.stop - b.start) * f), r1 - r0 - 1)]
+        if ww * f != w:
+            g = np.pad(g, ((0, 0), (0, ww * f - w)), mode="edge")
+        small[b] = g.reshape(b.stop - b.start, f, ww, f).mean(axis=(1, 3), dtype=F32)
+    return _normalised_field(Upsampler(blur_small(small, f, sigma), h, w))
 
 
 def fibres(h: int, w: int, unit: float, rng: np.random.Generator, *, density: float = 1.0) -> np.ndarray:
