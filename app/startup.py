@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import sys
@@ -30,3 +31,12 @@ def tune_memory() -> bool:
         return False
     _done = bool(mallopt(_M_MMAP_THRESHOLD, _THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _THRESHOLD))
     return _done
+
+
+def release_memory() -> None:
+    """Hand the heap's free pages back to the kernel (glibc's malloc_trim): after a print-size stage, the buffers it
+    freed under tune_memory's threshold (a mask is 70 MB at A1) would stay resident until reused. Else a no-op."""
+    if not _done:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)

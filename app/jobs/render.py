@@ -19,7 +19,7 @@ from app.errors import InputError
 from app.jobs.cancel import NEVER, CancelToken
 from app.jobs.progress import NULL_PROGRESS, Progress
 from app.mapdata.model import Kind, MapData
-from app.startup import tune_memory
+from app.startup import release_memory, tune_memory
 
 DEFAULT_SIZE = (2400, 1800)
 MAX_SIDE = 16384  # pixels a side: A1 and 24×36 in at 300 dpi (7016×9933, 7200×10800) fit
@@ -135,11 +135,15 @@ def render(
     engines: Any = None,
     progress: Progress = NULL_PROGRESS,
     cancel: CancelToken = NEVER,
+    keep: bool = True,
 ) -> RenderResult:
     """Render a request to a finished image (not yet written).
 
     `data` skips reading when already loaded; `engines` (app.jobs.ai.Engines) keeps AI models resident
     between images — one is made for this call when an AI engine is needed and none is given.
+    `keep=False` is for an export that needs only the finished picture: the layers are let go once painted and laid
+    out, and the overlay is drawn on the painting itself, so the result has no `layers` and no `sketch` (None);
+    at A1 300 dpi that is the masks (70 MB each) and a full-size copy (0.2 GB) fewer while finishing and writing.
     """
     from app.render.overlay import finish, layout_overlay
     from app.styles.painter import paint
@@ -278,6 +282,10 @@ def render(
 
     t = time.perf_counter()
     overlay = layout_job.result()
+    if not keep:  # nothing reads the layers or the bare painting again: they go before the finishing pass
+        layers = sketch = None
+        stages.pop("sketch", None)
+        release_memory()
     image = finish(
         base,
         scene,
@@ -287,6 +295,7 @@ def render(
         north_arrow=req.north_arrow,
         profile=req.profile,
         layout=overlay,
+        in_place=not keep and base is not None and all(base is not v for v in stages.values()),
         progress=progress,
         cancel=cancel,
     )
@@ -641,6 +650,7 @@ def render_to_file(
     vector_plain: bool = False,
     world_file: bool = False,
     metadata: dict | None = None,
+    keep: bool = False,
 ) -> RenderResult:
     """Render and export the picture atomically (PNG, JPEG, WebP, SVG or PDF by `out`'s extension).
 
@@ -648,6 +658,8 @@ def render_to_file(
     (app/export/vector_parts.py), or with `vector_plain` as flat vector fills on the paper's colour.
     `world_file` writes a world file and a .prj beside a PNG, JPEG or WebP (app/export/world.py).
     `metadata` adds entries to the picture's metadata (a batch's resume key).
+    The result of a raster export has no layers and no sketch (render's `keep=False`: less memory at print size)
+    unless `keep`.
     """
     from app.export.formats import VECTOR, WORLD_FILE_SUFFIX, format_of, write_image
 
@@ -655,7 +667,8 @@ def render_to_file(
     if world_file and fmt in VECTOR:
         raise InputError("a world file (--world-file) goes beside a PNG, JPEG or WebP picture, not a "
                          f"{fmt}", path=Path(out))  # fmt: skip
-    result = render(req, data=data, engines=engines, progress=progress, cancel=cancel)
+    # a raster picture needs nothing but itself; SVG and PDF redraw the layers from the masks and the painting
+    result = render(req, data=data, engines=engines, progress=progress, cancel=cancel, keep=keep or fmt in VECTOR)
     result.metadata.update(metadata or {})
     cancel.check()
     t = time.perf_counter()

@@ -200,10 +200,12 @@ def finish(
     profile: bool = True,
     tracks: bool = True,
     layout: OverlayLayout | None = None,
+    in_place: bool = False,
     progress=NULL_PROGRESS,
     cancel: CancelToken = NEVER,
 ) -> np.ndarray:
-    """Draw labels, title cartouche, scale bar and north arrow on a copy of `image` (HxWx3 uint8).
+    """Draw labels, title cartouche, scale bar and north arrow on a copy of `image` (HxWx3 uint8), or on `image`
+    itself with `in_place` (an export that keeps nothing but the finished picture: one full-size copy fewer).
 
     `layout` (from `layout_overlay`) skips the placement, e.g. when it was computed while painting.
     """
@@ -226,21 +228,48 @@ def finish(
     )
     cancel.check()
     progress("finish", 1, 3, f"drawing {len(lay.labels)} labels")
-    rgba = np.empty((H, W, 4), np.uint8)
-    rgba[..., :3] = image
-    rgba[..., 3] = 255
-    draw_overlay(rgba, lay, typography, progress=progress, cancel=cancel)
+    out = image if in_place else image.copy()
+    draw_overlay_rgb(out, lay, typography, progress=progress, cancel=cancel)
     progress("finish", 3, 3, "done")
-    return np.ascontiguousarray(rgba[..., :3])
+    return out
+
+
+BAND_ROWS = 1024  # rows of the picture drawn over at a time (an RGBA band of 28 MB at 7016 px wide)
+
+
+def draw_overlay_rgb(
+    rgb: np.ndarray, lay: OverlayLayout, typography: Typography, *, progress=NULL_PROGRESS, cancel: CancelToken = NEVER
+) -> None:
+    """Draw a laid-out overlay onto an HxWx3 uint8 picture, in place, a band of rows at a time: skia draws into
+    RGBA, and an RGBA copy of the whole picture would be a third larger than the picture (0.28 GB at A1)."""
+    H, W = rgb.shape[:2]
+    rgba = np.empty((min(BAND_ROWS, H), W, 4), np.uint8)
+    for r0 in range(0, H, BAND_ROWS):
+        cancel.check()
+        band = rgba[: min(BAND_ROWS, H - r0)]
+        band[..., :3] = rgb[r0 : r0 + len(band)]
+        band[..., 3] = 255
+        draw_overlay(band, lay, typography, top=r0, size=(W, H), progress=progress if r0 == 0 else NULL_PROGRESS,
+                     cancel=cancel)  # fmt: skip
+        rgb[r0 : r0 + len(band)] = band[..., :3]
 
 
 def draw_overlay(
-    rgba: np.ndarray, lay: OverlayLayout, typography: Typography, *, progress=NULL_PROGRESS, cancel: CancelToken = NEVER
+    rgba: np.ndarray,
+    lay: OverlayLayout,
+    typography: Typography,
+    *,
+    top: int = 0,
+    size: tuple[int, int] | None = None,
+    progress=NULL_PROGRESS,
+    cancel: CancelToken = NEVER,
 ) -> None:
-    """Draw a laid-out overlay onto an HxWx4 premultiplied RGBA buffer, in place."""
-    H, W = rgba.shape[:2]
+    """Draw a laid-out overlay onto an HxWx4 premultiplied RGBA buffer, in place. The buffer may be a band of rows
+    of the picture, from row `top`, of a picture of `size` (width, height; it sets the sizes of marks)."""
+    W, H = size or (rgba.shape[1], rgba.shape[0])
     surface = skia.Surface(rgba, colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kPremul_AlphaType)
     canvas = surface.getCanvas()
+    canvas.translate(0, -top)
     unit = min(W, H) / 1024.0
     for i, label in enumerate(lay.labels):
         draw_label(canvas, label, typography, unit)
@@ -256,6 +285,11 @@ def draw_overlay(
 def overlay_mask(size: tuple[int, int], lay: OverlayLayout, typography: Typography, *, cancel=NEVER) -> np.ndarray:
     """HxW bool: the pixels the overlay `lay` covers (what finish() draws over the painting)."""
     W, H = size
-    rgba = np.zeros((H, W, 4), np.uint8)
-    draw_overlay(rgba, lay, typography, cancel=cancel)
-    return rgba[..., 3] > 0
+    out = np.empty((H, W), bool)
+    rgba = np.empty((min(BAND_ROWS, H), W, 4), np.uint8)
+    for r0 in range(0, H, BAND_ROWS):  # a band at a time, as draw_overlay_rgb
+        band = rgba[: min(BAND_ROWS, H - r0)]
+        band.fill(0)
+        draw_overlay(band, lay, typography, top=r0, size=size, cancel=cancel)
+        out[r0 : r0 + len(band)] = band[..., 3] > 0
+    return out

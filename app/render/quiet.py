@@ -12,7 +12,7 @@ are never covered, are kept on the grid as a max (a cell holding any track pixel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,32 +26,41 @@ DRAWN = 64  # coverage (of 255) from which a pixel counts as drawn
 SOLID_KINDS = frozenset(ROAD_KINDS | {Kind.RAIL, Kind.WATERWAY, Kind.TRACK, Kind.POI, Kind.BUILDING})
 HARD_KINDS = frozenset({Kind.TRACK})  # never covered while any other place is free of them
 WORK = 512  # long side, in cells, of the grid on which quiet places are judged
+BAND_ROWS = 256  # rows of the picture judged at a time
 
 
-def data_masks(layers) -> tuple[list[np.ndarray], np.ndarray]:
-    """(busy, hard): the data in `layers` (app.render.layers.Layers) as HxW uint8 coverages, one per kind of line
-    (each solid kind, each kind's marks, and the line art that is none of those: the outlines of areas), and the
-    HxW bool mask of what must never be covered (GPS tracks)."""
-    busy = [m for kind, m in layers.masks.items() if kind in SOLID_KINDS]
-    busy += list(layers.marks.values())  # lines and points of data without map tags
-    hard = np.zeros((layers.height, layers.width), bool)
+def data_rows(layers, r0: int, r1: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """(busy, hard) for rows r0:r1 of the picture: the data in `layers` (app.render.layers.Layers) as uint8
+    coverages, one per kind of line (each solid kind, each kind's marks, and the line art that is none of those: the
+    outlines of areas), and the bool mask of what must never be covered (GPS tracks). Band by band, so that judging
+    a print-size picture costs a few rows of memory, not full-size masks."""
+    busy = [m[r0:r1] for kind, m in layers.masks.items() if kind in SOLID_KINDS]
+    busy += [m[r0:r1] for m in layers.marks.values()]  # lines and points of data without map tags
+    hard = np.zeros((r1 - r0, layers.width), bool)
     for kind, m in layers.masks.items():
         if kind in HARD_KINDS:
-            hard |= m > DRAWN
+            hard |= m[r0:r1] > DRAWN
     drawn = np.zeros_like(hard)
     for m in busy:
         drawn |= m > DRAWN
-    outlines = np.where(drawn, 0, layers.lineart).astype(np.uint8)
+    outlines = np.where(drawn, np.uint8(0), layers.lineart[r0:r1])
     return [outlines, *busy], hard
+
+
+def detail_rows(image: np.ndarray, r0: int, r1: int) -> np.ndarray:
+    """Rows r0:r1 of an HxW bool: where a painted image has detail (a strong local gradient), for when no layers are
+    at hand (each row's gradient down is to the next row of the picture, as over the whole picture)."""
+    rows = image[r0 : min(r1 + 1, image.shape[0])].astype(np.float32).mean(axis=2)
+    grad = np.zeros((r1 - r0, rows.shape[1]), np.float32)
+    down = np.abs(np.diff(rows, axis=0))
+    grad[: len(down)] += down[: r1 - r0]
+    grad[:, :-1] += np.abs(np.diff(rows[: r1 - r0], axis=1))
+    return grad > 24.0
 
 
 def detail_mask(image: np.ndarray) -> np.ndarray:
     """HxW bool: where a painted image has detail (a strong local gradient), for when no layers are at hand."""
-    gray = image.astype(np.float32).mean(axis=2)
-    grad = np.zeros(gray.shape, np.float32)
-    grad[:-1, :] += np.abs(np.diff(gray, axis=0))
-    grad[:, :-1] += np.abs(np.diff(gray, axis=1))
-    return grad > 24.0
+    return detail_rows(image, 0, image.shape[0])
 
 
 def work_shape(size: tuple[int, int]) -> tuple[int, int]:
@@ -69,32 +78,66 @@ def _starts(n: int, cells: int) -> np.ndarray:
     return np.floor(np.arange(cells) * (n / cells)).astype(np.intp)
 
 
-def to_work(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """`mask` (HxW bool) on a grid of `shape` (width, height, at most the mask's): a cell is set when any pixel it
-    holds is."""
-    w, h = shape
-    H, W = mask.shape
-    rows = np.logical_or.reduceat(mask, _starts(H, h), axis=0)
-    return np.logical_or.reduceat(rows, _starts(W, w), axis=1)
+Rows = Callable[[int, int], tuple[list[np.ndarray], "np.ndarray | None"]]
 
 
-def line_length(coverages: Iterable[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+def _on_grid(rows: Rows, size: tuple[int, int], shape: tuple[int, int]) -> tuple[np.ndarray | None, np.ndarray]:
+    """(length of line per cell, track cells) on a grid of `shape` (width, height) from `rows(r0, r1)` — (busy
+    coverages, hard mask or None) of those rows of a picture of `size` — taken one row of cells at a time.
+
+    The length of each coverage's lines in a cell is its ink there (the coverage summed over the cell's pixels)
+    over the stroke's width (twice its drawn area over its outline's length: counted over the whole picture), in
+    cells. None when nothing is busy."""
+    (W, H), (w, h) = size, shape
+    cols, tops = _starts(W, w), _starts(H, h)
+    step = max(1, BAND_ROWS * h // H)  # rows of cells read at a time
+    inks: list[np.ndarray] = []
+    area: list[int] = []
+    edges: list[int] = []
+    last: list[np.ndarray | None] = []
+    hard = np.zeros((h, w), bool)
+    for i0 in range(0, h, step):
+        i1 = min(i0 + step, h)
+        r0, r1 = int(tops[i0]), int(tops[i1]) if i1 < h else H
+        busy, hard_rows = rows(r0, r1)
+        if not inks:
+            inks = [np.zeros((h, w), np.int64) for _ in busy]
+            area, edges, last = [0] * len(busy), [0] * len(busy), [None] * len(busy)
+        local = tops[i0:i1] - r0
+        for k, cov in enumerate(busy):
+            drawn = cov > DRAWN
+            area[k] += int(np.count_nonzero(drawn))
+            edges[k] += int(np.count_nonzero(drawn[1:] != drawn[:-1]) + np.count_nonzero(drawn[:, 1:] != drawn[:, :-1]))
+            if last[k] is not None:  # the edge between these rows and the ones above
+                edges[k] += int(np.count_nonzero(drawn[0] != last[k]))
+            last[k] = drawn[-1]
+            # Across first, in uint16 (a cell is at most 32 px wide at the 16384 px cap: 32 × 255 fits), then down:
+            # reduceat down the rows of a whole uint8 picture cast to int64 took 9 s at A1.
+            across = np.add.reduceat(cov, cols, axis=1, dtype=np.uint16)
+            inks[k][i0:i1] = np.add.reduceat(across, local, axis=0, dtype=np.int64)
+        if hard_rows is not None:
+            hard[i0:i1] = np.logical_or.reduceat(np.logical_or.reduceat(hard_rows, local, axis=0), cols, axis=1)
+    if not inks:
+        return None, hard
+    out = np.zeros((h, w), np.float64)
+    for ink, a, e in zip(inks, area, edges, strict=True):
+        if e == 0:
+            continue
+        width = max(2.0 * a / e, 1.0)  # of the stroke: area over half its outline
+        # The ink in each cell over the stroke's width is the length of line there, in pixels; times the cells per
+        # pixel, in cells.
+        out += ink * (np.sqrt(w / W * h / H) / (255.0 * width))
+    return out, hard
+
+
+def line_length(coverages: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """(h, w) float: the length, in cells, of the lines of `coverages` (HxW uint8 each, lines of one width each)
     in every cell of a grid of `shape` (width, height, at most the coverages')."""
-    w, h = shape
-    out = np.zeros((h, w), np.float64)
-    for cov in coverages:
-        drawn = cov > DRAWN
-        edges = np.count_nonzero(drawn[1:, :] != drawn[:-1, :]) + np.count_nonzero(drawn[:, 1:] != drawn[:, :-1])
-        if edges == 0:
-            continue
-        H, W = cov.shape
-        width = max(2.0 * float(np.count_nonzero(drawn)) / edges, 1.0)  # of the stroke: area over half its outline
-        # The ink in each cell (the coverage summed over the pixels it holds) over the stroke's width is the length
-        # of line there, in pixels; times the cells per pixel, in cells.
-        ink = np.add.reduceat(np.add.reduceat(cov, _starts(H, h), axis=0, dtype=np.int64), _starts(W, w), axis=1)
-        out += ink * (np.sqrt(w / W * h / H) / (255.0 * width))
-    return out
+    if not coverages:
+        return np.zeros(shape[::-1], np.float64)
+    H, W = coverages[0].shape
+    out, _ = _on_grid(lambda r0, r1: ([c[r0:r1] for c in coverages], None), (W, H), shape)
+    return out if out is not None else np.zeros(shape[::-1], np.float64)
 
 
 def _integral(values: np.ndarray) -> np.ndarray:
@@ -123,23 +166,40 @@ class QuietMap:
     def __init__(self, busy: Sequence[np.ndarray] | None, hard: np.ndarray | None, size: tuple[int, int]) -> None:
         """`busy`: HxW uint8 coverages of data, lines of one width each (line_length); `hard`: HxW bool, what is
         never covered."""
+        if busy is None and hard is None:
+            self._init(None, size)
+            return
+
+        def rows(r0: int, r1: int):
+            return [c[r0:r1] for c in busy or ()], (hard[r0:r1] if hard is not None else None)
+
+        self._init(rows, size, busy=busy is not None)
+
+    def _init(self, rows: Rows | None, size: tuple[int, int], *, busy: bool = True) -> None:
         W, H = size
         self.size = size
         self.W, self.H = W, H
         self.w, self.h = work_shape(size)
         self.kx, self.ky = self.w / W, self.h / H  # output pixels → working cells
-        self._busy = _integral(line_length(busy, (self.w, self.h))) if busy is not None else None
-        self._hard = _integral(to_work(hard, (self.w, self.h))) if hard is not None and hard.any() else None
+        length, hard = _on_grid(rows, size, (self.w, self.h)) if rows is not None else (None, None)
+        if busy and length is None:
+            length = np.zeros((self.h, self.w), np.float64)
+        self._busy = _integral(length) if length is not None and busy else None
+        self._hard = _integral(hard) if hard is not None and hard.any() else None
         self.total = float(self._busy[-1, -1]) if self._busy is not None else 0.0
 
     @classmethod
     def of(cls, size: tuple[int, int], *, layers=None, image: np.ndarray | None = None) -> QuietMap:
-        """On the data of `layers`, else on the detail of a painted `image`, else nothing is busy."""
+        """On the data of `layers`, else on the detail of a painted `image`, else nothing is busy. Read a row of
+        working cells at a time: no full-size mask is made."""
+        qm = cls.__new__(cls)
         if layers is not None:
-            return cls(*data_masks(layers), size)
-        if image is not None:
-            return cls([detail_mask(image).view(np.uint8) * np.uint8(255)], None, size)
-        return cls(None, None, size)
+            qm._init(lambda r0, r1: data_rows(layers, r0, r1), size)
+        elif image is not None:
+            qm._init(lambda r0, r1: ([detail_rows(image, r0, r1).view(np.uint8) * np.uint8(255)], None), size)
+        else:
+            qm._init(None, size)
+        return qm
 
     def _sums(self, table: np.ndarray | None, x0, y0, x1, y1) -> np.ndarray:
         """Sums over boxes given in working cells, each grown to whole cells."""

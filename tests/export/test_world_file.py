@@ -58,7 +58,7 @@ def _to_lonlat(world: np.ndarray, prj: Path, i, j) -> tuple[np.ndarray, np.ndarr
 def _render(geojson: Path, out: Path, rotation: float = 0.0):
     req = RenderRequest(inputs=[geojson], style="ink", size=(400, 300), seed=1, rotation=rotation, labels=False,
                         scale_bar=False, north_arrow=False, title="")  # fmt: skip
-    return render_to_file(req, out, world_file=True)
+    return render_to_file(req, out, world_file=True, keep=True)  # the masks show where the points are drawn
 
 
 def _point_pixels(result) -> tuple[np.ndarray, object]:

@@ -136,7 +136,7 @@ def test_render_upscales_by_default_and_records_the_grid(engines, tmp_path):
 
     events = []
     out = tmp_path / "big.png"
-    res = render_to_file(_request((192, 144)), out, engines=engines,
+    res = render_to_file(_request((192, 144)), out, engines=engines, keep=True,
                          progress=lambda *a: events.append(a))  # fmt: skip
     up = res.metadata["upscale"]
     assert up["mode"] == "auto" and up["from"] == [80, 48]  # 2.4x the stage picture's long side

@@ -48,7 +48,8 @@ def test_lines_owed_to_the_sources():
 
 def test_an_osm_map_records_and_draws_the_credit(city, tmp_path):
     path, data = city
-    out = render_to_file(RenderRequest([path], style="watercolor", size=SIZE), tmp_path / "city.png", data=data)
+    out = render_to_file(RenderRequest([path], style="watercolor", size=SIZE), tmp_path / "city.png", data=data,
+                         keep=True)  # fmt: skip
     assert out.scene.attribution == [OSM_ATTRIBUTION]
     assert read_metadata(tmp_path / "city.png")["attribution"] == [OSM_ATTRIBUTION]
 
@@ -108,7 +109,7 @@ def test_a_hike_with_osm_surroundings_keeps_its_track_clear(city, tmp_path):
 
 def test_a_plain_geojson_has_no_credit(tmp_path):
     path = resource_root() / "examples" / "harbour_town.geojson"
-    out = render_to_file(RenderRequest([path], style="ink", size=(640, 480)), tmp_path / "town.png")
+    out = render_to_file(RenderRequest([path], style="ink", size=(640, 480)), tmp_path / "town.png", keep=True)
     assert out.scene.attribution == []
     assert read_metadata(tmp_path / "town.png")["attribution"] == []
     typo = get_style("ink").typography
