@@ -119,7 +119,7 @@ class SettingsDialog(QDialog):
         job = Job(_read_token_task, (s.comfyui_url, s.comfyui_token), name="comfyui-token")
         job.succeeded.connect(self._token_arrived)
         job.failed.connect(lambda _exc: self._token_arrived(None, failed=True))
-        self._token_job = self.win.session.lanes.submit(job, key="comfyui-token")
+        self._token_job = self.win.session.lanes.submit(job, key="comfyui-token", priority=10)  # before thumbnails
 
     def _token_arrived(self, token: str | None, *, failed: bool = False) -> None:
         try:
@@ -263,7 +263,7 @@ def store_token_later(win, url: str, token: str):
     job = Job(_store_token_task, (url, token), name="comfyui-token-store")
     job.succeeded.connect(stored)
     job.failed.connect(lambda _exc: stored(False))
-    return win.session.lanes.submit(job, key="comfyui-token-store", supersede=False)
+    return win.session.lanes.submit(job, key="comfyui-token-store", supersede=False, priority=10)
 
 
 def _read_token_task(req, **_kw) -> str | None:
