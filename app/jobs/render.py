@@ -163,8 +163,10 @@ def render(
 
     seed = req.seed if req.seed is not None else seed_for(data, style.name)
 
+    # The structure image is for the AI engines and the window's stage view: a procedural export draws none.
+    structure = keep or req.engine != "procedural"
     scene, layers, groups, notes = _scene_and_layers(req, data, style, timings, progress=progress,
-                                                     cancel=cancel)  # fmt: skip
+                                                     cancel=cancel, structure=structure)  # fmt: skip
     title = scene.title
     relief_meta = None
     if req.terrain:  # the elevation under the frame: Layers.relief, the structure image shaded, the tiles credited
@@ -462,7 +464,7 @@ def _group_data(data: MapData, group) -> MapData:
 
 
 def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *, progress=NULL_PROGRESS,
-                      cancel: CancelToken = NEVER):  # fmt: skip
+                      cancel: CancelToken = NEVER, structure: bool = True):  # fmt: skip
     """Compose (one group only when req.frame says so) and rasterize; with the groups far apart and the
     warnings about a mostly empty picture. The scene carries the title and subtitle drawn (`titles_for`)."""
     from app.carto.attribution import attribution_lines
@@ -496,7 +498,7 @@ def _scene_and_layers(req: RenderRequest, data: MapData, style, timings: dict, *
         notes.append(far_apart_message(groups) + frame_hint(groups))
     timings["compose"] = time.perf_counter() - t
     t = time.perf_counter()
-    layers = rasterize(scene, style.raster, progress=progress, cancel=cancel)
+    layers = rasterize(scene, style.raster, structure=structure, progress=progress, cancel=cancel)
     timings["rasterize"] = time.perf_counter() - t
     if not notes and not getattr(scene, "rasters", None):  # an image overlay covers the page by itself
         notes.extend(_coverage_notes(req, data, layers))

@@ -26,7 +26,8 @@ class Layers:
     width: int
     height: int
     masks: dict[Kind, np.ndarray]  # per kind present: HxW uint8 anti-aliased coverage (255 = fully covered)
-    structure: np.ndarray  # HxWx3 uint8: semantic colours + line art, the AI conditioning image
+    structure: np.ndarray | None  # HxWx3 uint8: semantic colours + line art, the AI conditioning image; None: not
+    # drawn (rasterize(structure=False): a procedural export, which never looks at it)
     lineart: np.ndarray  # HxW uint8: 255 where map edges/lines are (coastlines, shores, roads, outlines)
     # Data without map tags (semantic.BORDERED kinds: admin areas, census blocks, plain features):
     borders: dict[Kind, np.ndarray] = field(default_factory=dict)  # per kind: a line along every area's outline

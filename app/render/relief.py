@@ -186,9 +186,11 @@ def flat_water(masks: dict, shape: tuple[int, int]) -> np.ndarray | None:
     return acc.astype(F32) * F32(1 / 255)
 
 
-def shade_structure(structure: np.ndarray, relief: Relief, masks: dict, strength: float = 0.6) -> None:
+def shade_structure(structure: np.ndarray | None, relief: Relief, masks: dict, strength: float = 0.6) -> None:
     """Shade the structure image (HxWx3 uint8, in place) with the hillshade, level water left as it is: the AI
-    engines see the hills."""
+    engines see the hills. None (no structure image drawn): nothing to shade."""
+    if structure is None:
+        return
     f = relief.at_canvas(relief.shade)
     f *= F32(strength / FLAT)
     f += F32(1 - strength)  # 1 on level ground, darker in the shadows, a little lighter on lit slopes
