@@ -46,6 +46,18 @@ def format_of(path: str | Path) -> str:
     return fmt
 
 
+MAX_SIDE_OF = {"WEBP": 16383}  # the format's own limit, under MapBrush's 16384 (JPEG: 65535)
+
+
+def check_size(path: str | Path, size: tuple[int, int]) -> None:
+    """InputError, in one line, when the format of `path` cannot hold a picture of `size` (width, height)."""
+    fmt = format_of(path)
+    most = MAX_SIDE_OF.get(fmt)
+    if most is not None and max(size) > most:
+        raise InputError(f"a {fmt} picture holds at most {most} px a side, not {size[0]}x{size[1]}; "
+                         "write a .png or .jpg", path=Path(path))  # fmt: skip
+
+
 def check_output(path: str | Path, inputs=()) -> None:
     """Everything that would make writing `path` fail, found before any work starts (InputError)."""
     path = Path(path)

@@ -663,9 +663,10 @@ def render_to_file(
     The result of a raster export has no layers and no sketch (render's `keep=False`: less memory at print size)
     unless `keep`.
     """
-    from app.export.formats import VECTOR, WORLD_FILE_SUFFIX, format_of, write_image
+    from app.export.formats import VECTOR, WORLD_FILE_SUFFIX, check_size, format_of, write_image
 
     fmt = format_of(out)
+    check_size(out, req.size)  # before any work
     if world_file and fmt in VECTOR:
         raise InputError("a world file (--world-file) goes beside a PNG, JPEG or WebP picture, not a "
                          f"{fmt}", path=Path(out))  # fmt: skip
