@@ -45,6 +45,7 @@ class Settings:
     comfyui_url: str = ""
     comfyui_headers: list[str] = field(default_factory=list)  # "Name: value"
     comfyui_verify_tls: bool = True
+    comfyui_ca_file: str = ""  # a PEM file of the CA that signed the server's certificate ("" = the system's CAs)
     comfyui_token: str = ""  # only when no keyring works (app/backends/comfyui/tokens.py warns)
 
     @classmethod

@@ -85,6 +85,15 @@ class SettingsDialog(QDialog):
         self.comfyui_headers.setFixedHeight(self.comfyui_url.sizeHint().height() * 3)
         self.comfyui_verify = QCheckBox("Verify the server's TLS certificate", box)
         self.comfyui_verify.setChecked(s.comfyui_verify_tls)
+        self.comfyui_ca = QLineEdit(s.comfyui_ca_file, box)
+        self.comfyui_ca.setPlaceholderText("the system's certificate authorities")
+        self.comfyui_ca.setToolTip("A PEM file of the authority that signed the server's certificate (a self-signed "
+                                   "server, a company CA); empty: the system's")  # fmt: skip
+        ca_browse = QPushButton("Browse…", box)
+        ca_browse.clicked.connect(self._browse_ca)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.comfyui_ca, 1)
+        ca_row.addWidget(ca_browse)
         self.test_button = QPushButton("Test connection", box)
         self.test_button.clicked.connect(self.test_connection)
         self.test_result = QLabel("", box)
@@ -98,9 +107,10 @@ class SettingsDialog(QDialog):
         lay.addRow("Token", self.comfyui_token)
         lay.addRow("Extra headers", self.comfyui_headers)
         lay.addRow("", self.comfyui_verify)
+        lay.addRow("CA certificate", ca_row)
         lay.addRow("", test)
         self._server_fields = (self.comfyui_url, self.comfyui_token, self.comfyui_headers, self.comfyui_verify,
-                               self.test_button)  # fmt: skip
+                               self.comfyui_ca, ca_browse, self.test_button)  # fmt: skip
         self._test_job = None
         self._stored_url = s.comfyui_url
         self._stored_token: str | None = None  # the token as stored, once the worker has read it
@@ -146,7 +156,8 @@ class SettingsDialog(QDialog):
         headers = [h.strip() for h in self.comfyui_headers.toPlainText().splitlines() if h.strip()]
         return replace(self.win.settings, backend="comfyui" if self.comfyui.isChecked() else "local",
                        comfyui_url=self.comfyui_url.text().strip(), comfyui_headers=headers,
-                       comfyui_verify_tls=self.comfyui_verify.isChecked())  # fmt: skip
+                       comfyui_verify_tls=self.comfyui_verify.isChecked(),
+                       comfyui_ca_file=self.comfyui_ca.text().strip())  # fmt: skip
 
     def _typed_token(self) -> str | None:
         """The token to use: the field's once the stored one was read (or one was typed); None while it is unknown
@@ -203,6 +214,12 @@ class SettingsDialog(QDialog):
             return f"{lines}\nAutomatic: unknown here ({exc})"
         return f"{lines}\nAutomatic (0): {auto:.1f} GB on this computer"
 
+    def _browse_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "The server's CA certificate", self.comfyui_ca.text(),
+                                              "PEM certificates (*.pem *.crt *.cer);;All files (*)")  # fmt: skip
+        if path:
+            self.comfyui_ca.setText(path)
+
     def _browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
         if folder:
@@ -231,7 +248,7 @@ class SettingsDialog(QDialog):
         """Copy the Engines fields into the settings; a changed token goes to the keyring on a worker (the settings
         file gets it only when no keyring takes it). Returns (the backend changed, the token when known)."""
         typed = self._server_settings()
-        keys = ("backend", "comfyui_url", "comfyui_headers", "comfyui_verify_tls")
+        keys = ("backend", "comfyui_url", "comfyui_headers", "comfyui_verify_tls", "comfyui_ca_file")
         before = [getattr(s, k) for k in keys]
         for k in keys:
             setattr(s, k, getattr(typed, k))

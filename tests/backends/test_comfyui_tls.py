@@ -67,3 +67,18 @@ def test_insecure_or_the_ca_file_connect_and_progress_comes_over_wss(tls):
             assert steps == [1, 2, 3]
         assert sum(p.startswith("/ws?") for p in srv.paths("GET")) == 2
         assert srv.tls_failures == 0
+
+
+def test_the_settings_ca_file_is_the_one_the_window_connects_with(tls):
+    """Settings → Engines → CA certificate (comfyui_ca_file) reaches the client: trusted with it, refused without."""
+    from app.backends.comfyui.tokens import server_config
+    from app.settings import Settings
+    from tests.backends.test_comfyui_client_tokens import MemoryKeyring
+
+    ctx, ca_file, _ = tls
+    with FakeComfy(object_info(), tls=ctx) as srv:
+        s = Settings(backend="comfyui", comfyui_url=srv.url, comfyui_ca_file=str(ca_file))
+        assert ComfyClient(server_config(s, keyring=MemoryKeyring())).system_stats()["devices"]
+        s.comfyui_ca_file = ""
+        with pytest.raises(ComfyError, match="TLS certificate we cannot verify"):
+            ComfyClient(server_config(s, keyring=MemoryKeyring())).system_stats()

@@ -33,7 +33,7 @@ def _choose_server(dialog, url: str, token: str = "sekrit") -> None:
     dialog.comfyui_verify.setChecked(False)
 
 
-def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, qtbot, monkeypatch):
+def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, qtbot, monkeypatch, tmp_path):
     from app.backends.comfyui.runner import ComfyEngines
     from app.settings import Settings
     from app.ui import session, tasks
@@ -50,11 +50,16 @@ def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, q
         dialog = SettingsDialog(window)
         qtbot.addWidget(dialog)
         assert dialog.local.isChecked() and not dialog.comfyui_url.isEnabled()  # "This computer" is the default
+        assert not dialog.comfyui_ca.isEnabled()
         _choose_server(dialog, srv.url)
-        assert dialog.comfyui_url.isEnabled()
+        assert dialog.comfyui_url.isEnabled() and dialog.comfyui_ca.isEnabled()
+        ca = tmp_path / "company-ca.pem"
+        ca.write_text("-----BEGIN CERTIFICATE-----\n")  # plain http here: only carried, never loaded
+        dialog.comfyui_ca.setText(f"  {ca}  ")
         dialog.accept()
         saved = Settings.load(window.config_dir)
         assert (saved.backend, saved.comfyui_url, saved.comfyui_verify_tls) == ("comfyui", srv.url, False)
+        assert saved.comfyui_ca_file == str(ca)
         assert saved.comfyui_headers == ["X-Team: maps", "bad header line"]
         # no keyring here: in the file (stored by a worker), with the warning shown
         qtbot.waitUntil(lambda: Settings.load(window.config_dir).comfyui_token == "sekrit", timeout=5000)
@@ -66,6 +71,7 @@ def test_choosing_comfyui_saves_the_fields_and_the_status_bar_names_it(window, q
         assert isinstance(window.session.engines.get(), ComfyEngines)
         assert window.session.engines.server.token == "sekrit"  # as typed: no keyring read
         assert window.session.engines.server.headers == {"X-Team": "maps"}
+        assert window.session.engines.server.ca_file == str(ca)
         qtbot.waitUntil(lambda: window.session.status is not None, timeout=20000)
         assert window.session.status.stages["preview"].ok, window.session.status.stages["preview"].reason
         stats = [p for m, p, _ in srv.received if p == "/system_stats"]

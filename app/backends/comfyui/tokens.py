@@ -109,4 +109,4 @@ def server_config(settings, *, keyring=None, deferred: bool = False, token: str 
     elif token is None:
         token = load_token(settings, url, keyring=keyring)
     return ServerConfig(url, token=token or None, headers=headers, verify=settings.comfyui_verify_tls,
-                        token_source=source)  # fmt: skip
+                        ca_file=settings.comfyui_ca_file or None, token_source=source)  # fmt: skip
