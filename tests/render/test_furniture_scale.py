@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.jobs.render import RenderRequest, load, render
+from app.jobs.render import RenderRequest, _scene_and_layers, load
 from app.paths import resource_root
 from app.render.overlay import layout_overlay
 from app.render.quiet import QuietMap
@@ -28,10 +28,11 @@ def demo():
 
 
 def furniture(data, style: str, size: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Each piece of furniture's box, in fractions of the page."""
-    result = render(RenderRequest(DEMO, style=style, size=size), data=data)
-    lay = layout_overlay(result.scene, get_style(style).typography, image=result.layers.structure,
-                         layers=result.layers, labels=False)  # fmt: skip
+    """Each piece of furniture's box, in fractions of the page: laid out as render() lays it out, from the composed
+    scene and the rasterized layers (the painting plays no part in where the furniture goes, so it is not made)."""
+    st = get_style(style)
+    scene, layers, _, _ = _scene_and_layers(RenderRequest(DEMO, style=style, size=size), data, st, {})
+    lay = layout_overlay(scene, st.typography, image=layers.structure, layers=layers, labels=False)
     items = {"title": lay.cartouche, "scale bar": lay.scale_bar, "north arrow": lay.north_arrow}
     items |= {"profile": lay.tracks.profile, "legend": lay.tracks.legend}
     W, H = size
