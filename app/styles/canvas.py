@@ -164,8 +164,8 @@ class Canvas:
         c = np.asarray(colour, F32)
         for b in bands(*alpha.shape):
             a = alpha[b]
-            rows, cols = np.nonzero(a)
-            if len(rows) < a.size // 4:  # sparse (a road, a line): only where there is something to lay
+            if np.count_nonzero(a) < a.size // 4:  # sparse (a road, a line): only where there is something to lay
+                rows, cols = np.nonzero(a)
                 a, px = a[rows, cols], rgb[b][rows, cols]
                 _lay(px, as_coverage(a) if a.dtype == np.uint8 else a, c, mode, scale)
                 rgb[b][rows, cols] = px

@@ -274,12 +274,11 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     rgb = cv.rgb[box]
     for b in bands(h, w):
         ab = alpha[b]
-        at = np.nonzero(ab)
-        if not len(at[0]):
+        count = np.count_nonzero(ab)
+        if not count:
             continue  # no pigment in this band
-        dense = len(at[0]) >= ab.size // 4
-        if dense:
-            at = (slice(None), slice(None))  # the whole band (views)
+        dense = count >= ab.size // 4
+        at = (slice(None), slice(None)) if dense else np.nonzero(ab)  # the whole band (views), or its pixels
         ab = ab[at]
         if grain_ is not None:
             density = grain_[b][at] * F32(p["texture"])

@@ -95,14 +95,18 @@ class Upsampler:
     def part(self, rows=slice(None), cols=slice(None), out: np.ndarray | None = None) -> np.ndarray:
         """The values of `rows` x `cols` (slices or index arrays), in `out` when given."""
         i0, i1, ty = (a[rows] for a in self.y)
-        j0, j1, tx = (a[cols] for a in self.x)
+        j0, _, tx = (a[cols] for a in self.x)  # the upper neighbour is j0 + 1
         r = self.small[i0]
         r += (self.small[i1] - r) * ty[:, None]
         if out is None:
             out = r[:, j0]
         else:
             np.take(r, j0, axis=1, out=out)
-        out += (r[:, j1] - out) * tx[None, :]
+        if r.shape[1] > 1:  # j1 = j0 + 1: the differences taken on the small grid, the same values
+            step = np.diff(r, axis=1)
+            t = np.take(step, np.minimum(j0, step.shape[1] - 1), axis=1)
+            t *= tx[None, :]
+            out += t
         return out
 
 

@@ -4,6 +4,10 @@ tests/data/paint_reference_512x384.npz holds, per style, the demo town + hike re
 the code before the speed-ups, box-averaged 4× to 128×96 so the file stays small. A faster painter may differ
 in rounding and in the noise's finest detail, not in what the picture shows. Tolerance on the thumbnails
 (0..255 units): mean absolute difference under 1.0, no pixel off by more than 24.
+
+The band-by-band painter (issue 14 §4 and §6) paints the same bytes as the code the reference was made with:
+measured for every style on the demo at 512x384, 768x576 and (watercolor, parchment, fantasy) 2700x2700, max abs
+difference 0 on the full pictures. The tolerance is room for a later change that rounds differently.
 """
 
 from __future__ import annotations
