@@ -31,3 +31,10 @@ def test_the_cli_refuses_an_oversize_picture_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == f"mapbrush: error: size {MAX_SIDE + 1}x100 is out of range (16 to 16384 pixels a side)"
     assert not out.exists()
+
+
+def test_settings_keep_a_size_up_to_the_cap_and_drop_one_over():
+    from app.settings import Settings
+
+    assert Settings.from_dict({"size": [MAX_SIDE, MAX_SIDE]}).size == [MAX_SIDE, MAX_SIDE]
+    assert Settings.from_dict({"size": [MAX_SIDE + 1, 100]}).size == Settings().size
