@@ -115,12 +115,23 @@ def test_cli_preview_and_final_write_pngs_with_model_metadata(models_dir, tmp_pa
     assert meta["engine"] == "final" and meta["models"] == ["flux2-klein-4b:bf16"] and "fidelity" in meta
 
 
-def test_cli_missing_model_exits_3_with_one_line(tmp_path):
-    proc = cli("render", "--example", "--engine", "preview", "-o", tmp_path / "x.png", models_dir=tmp_path / "none")
-    assert proc.returncode == 3
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("mapbrush:")]
+def main_cli(capsys, monkeypatch, *args, models_dir):
+    """The CLI's main() in this process (torch is imported already): (exit code, stderr)."""
+    from app.cli import main
+
+    monkeypatch.setenv("MAPBRUSH_MODELS_DIR", str(models_dir))
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def test_cli_missing_model_exits_3_with_one_line(tmp_path, capsys, monkeypatch):
+    code, err = main_cli(capsys, monkeypatch, "render", "--example", "--engine", "preview", "-o", tmp_path / "x.png",
+                         models_dir=tmp_path / "none")  # fmt: skip
+    assert code == 3
+    lines = [line for line in err.splitlines() if line.startswith("mapbrush:")]
     assert len(lines) == 1 and "mapbrush models download z-image-turbo" in lines[0]
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
 
 
@@ -182,11 +193,11 @@ def test_a_chosen_final_model_renders_and_is_named_in_the_metadata(packs, tmp_pa
     assert any("not one this machine's tier" in w for w in res.warnings)
 
 
-def test_cli_final_model_errors_are_one_line(models_dir, tmp_path):
-    proc = cli("render", "--example", "--engine", "final", "--final-model", "nope", "-o", tmp_path / "x.png",
-               models_dir=models_dir)  # fmt: skip
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "unknown final model 'nope' (choose from flux2-klein-4b, flux2-klein-9b, flux2-dev)" in proc.stderr
-    proc = cli("render", "--example", "--engine", "final", "--final-model", "flux2-dev", "-o", tmp_path / "x.png",
-               models_dir=models_dir)  # fmt: skip
-    assert proc.returncode == 3 and "mapbrush models download flux2-dev" in proc.stderr
+def test_cli_final_model_errors_are_one_line(models_dir, tmp_path, capsys, monkeypatch):
+    code, err = main_cli(capsys, monkeypatch, "render", "--example", "--engine", "final", "--final-model", "nope",
+                         "-o", tmp_path / "x.png", models_dir=models_dir)  # fmt: skip
+    assert code == 2 and "Traceback" not in err
+    assert "unknown final model 'nope' (choose from flux2-klein-4b, flux2-klein-9b, flux2-dev)" in err
+    code, err = main_cli(capsys, monkeypatch, "render", "--example", "--engine", "final", "--final-model",
+                         "flux2-dev", "-o", tmp_path / "x.png", models_dir=models_dir)  # fmt: skip
+    assert code == 3 and "mapbrush models download flux2-dev" in err
