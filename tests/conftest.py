@@ -3,6 +3,11 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One compute thread per worker (and in the subprocesses it starts): `-n auto` already runs a worker per core,
+    # and torch's or numpy's own thread pool on top of that only makes them wait on each other.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 CLOSED_URL = "http://127.0.0.1:9"  # nothing listens here
 
 
