@@ -237,16 +237,22 @@ def finish(
 BAND_ROWS = 1024  # rows of the picture drawn over at a time (an RGBA band of 28 MB at 7016 px wide)
 
 
+def _rgba_bands(H: int, W: int):
+    """(first row, an RGBA buffer for BAND_ROWS rows from it — fewer in the last band) down a picture H rows high;
+    one buffer, reused: what a band held is gone when the next is yielded."""
+    rgba = np.empty((min(BAND_ROWS, H), W, 4), np.uint8)
+    for r0 in range(0, H, BAND_ROWS):
+        yield r0, rgba[: min(BAND_ROWS, H - r0)]
+
+
 def draw_overlay_rgb(
     rgb: np.ndarray, lay: OverlayLayout, typography: Typography, *, progress=NULL_PROGRESS, cancel: CancelToken = NEVER
 ) -> None:
     """Draw a laid-out overlay onto an HxWx3 uint8 picture, in place, a band of rows at a time: skia draws into
     RGBA, and an RGBA copy of the whole picture would be a third larger than the picture (0.28 GB at A1)."""
     H, W = rgb.shape[:2]
-    rgba = np.empty((min(BAND_ROWS, H), W, 4), np.uint8)
-    for r0 in range(0, H, BAND_ROWS):
+    for r0, band in _rgba_bands(H, W):
         cancel.check()
-        band = rgba[: min(BAND_ROWS, H - r0)]
         band[..., :3] = rgb[r0 : r0 + len(band)]
         band[..., 3] = 255
         draw_overlay(band, lay, typography, top=r0, size=(W, H), progress=progress if r0 == 0 else NULL_PROGRESS,
@@ -286,9 +292,7 @@ def overlay_mask(size: tuple[int, int], lay: OverlayLayout, typography: Typograp
     """HxW bool: the pixels the overlay `lay` covers (what finish() draws over the painting)."""
     W, H = size
     out = np.empty((H, W), bool)
-    rgba = np.empty((min(BAND_ROWS, H), W, 4), np.uint8)
-    for r0 in range(0, H, BAND_ROWS):  # a band at a time, as draw_overlay_rgb
-        band = rgba[: min(BAND_ROWS, H - r0)]
+    for r0, band in _rgba_bands(H, W):  # a band at a time, as draw_overlay_rgb
         band.fill(0)
         draw_overlay(band, lay, typography, top=r0, size=size, cancel=cancel)
         out[r0 : r0 + len(band)] = band[..., 3] > 0

@@ -27,18 +27,10 @@ def value_noise(h: int, w: int, cell: float, rng: np.random.Generator) -> np.nda
     return upsample(grid, h, w, smooth=True)
 
 
-def fractal_noise(
-    h: int,
-    w: int,
-    scale: float,
-    rng: np.random.Generator,
-    *,
-    octaves: int = 4,
-    persistence: float = 0.5,
-    lacunarity: float = 2.0,
-) -> np.ndarray:
-    """Sum of value-noise octaves, coarsest features `scale` px; normalised to zero mean, unit std."""
-    return fractal_field(h, w, scale, rng, octaves=octaves, persistence=persistence, lacunarity=lacunarity).part()
+def fractal_noise(h: int, w: int, scale: float, rng: np.random.Generator, **octaves) -> np.ndarray:
+    """Sum of value-noise octaves, coarsest features `scale` px; normalised to zero mean, unit std: the whole of
+    `fractal_field` (same keywords: octaves, persistence, lacunarity)."""
+    return fractal_field(h, w, scale, rng, **octaves).part()
 
 
 class Field:
