@@ -20,7 +20,7 @@ from app.mapdata.model import Kind
 from app.render.fonts import font_for_text, hex_color
 from app.render.labelrank import ROAD_RANK, minor_pois_allowed, place_rank, poi_class, region_weight, short_names
 from app.render.semantic import line_width
-from app.render.textlayout import Box, BoxIndex, GlyphRun, along, stacked, straight
+from app.render.textlayout import Box, BoxIndex, GlyphRun, along, along_distances, stacked, straight
 from app.render.typography import Typography
 
 PLACE_SCALE = {0: 2.0, 1: 1.65, 2: 1.35, 3: 1.2, 4: 1.05, 5: 1.0, 6: 0.95, 7: 1.0}
@@ -79,9 +79,23 @@ def _meets(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _union_area(boxes: list[Box]) -> tuple[float, shapely.Geometry]:
-    u = shapely.union_all(shapely.box(*np.asarray(boxes, float).T))
-    return float(u.area), u
+def _union(boxes: list[Box]) -> shapely.Geometry:
+    return shapely.union_all(shapely.box(*np.asarray(boxes, float).T))
+
+
+def _area(boxes: list[Box]) -> float:
+    """The area the axis-aligned `boxes` cover together (overlaps counted once): what `_union(boxes).area` is,
+    without building the polygon — a label's glyph boxes are cut into the cells between their edges, and the cells
+    inside a box are counted. A label is tried at many places; the union polygon took most of the placing time."""
+    b = np.asarray(boxes, float)
+    if len(b) == 1:
+        return float((b[0, 2] - b[0, 0]) * (b[0, 3] - b[0, 1]))
+    xs, ys = np.unique(b[:, 0::2]), np.unique(b[:, 1::2])
+    cx, cy = (xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2  # a point inside each cell
+    in_x = (b[:, 0, None] < cx) & (cx < b[:, 2, None])  # boxes x cell columns
+    in_y = (b[:, 1, None] < cy) & (cy < b[:, 3, None])  # boxes x cell rows
+    covered = (in_y.T.astype(np.uint8) @ in_x.astype(np.uint8)) > 0  # rows x columns: in some box
+    return float(np.diff(ys) @ covered @ np.diff(xs))
 
 
 class Placer:
@@ -152,17 +166,20 @@ class Placer:
                 return None
         if self.index.any_hits(boxes) or len(self.labels) >= self.max_labels:
             return None
-        area, union = _union_area(boxes)
+        area = _area(boxes)
         if self.used_px + area > share * self.budget_px:
             return None
-        if self._track is not None and len(self._track.query(union, predicate="intersects")):
+        if self._track is not None and self._track.query(shapely.box(*np.asarray(boxes, float).T),
+                                                         predicate="intersects").size:  # fmt: skip
             return None
         ext = self._extent
         if ext is not None and anchor is not None:
             # on the edge counts as inside (a waypoint at a corner of the data's bounds)
             return area if shapely.dwithin(ext, shapely.Point(anchor), 2.0 * self.unit) else None
-        if ext is not None and not ext.contains(union) and shapely.intersection(union, ext).area < INSIDE_DATA * area:
-            return None
+        if ext is not None:
+            union = _union(boxes)
+            if not ext.contains(union) and shapely.intersection(union, ext).area < INSIDE_DATA * area:
+                return None
         return area
 
     def _take(self, label: Label, area: float, at: tuple[float, float]) -> None:
@@ -262,7 +279,7 @@ class Placer:
             if area is not None and marker and any(_meets(dot, b) for lab in self.labels for b in lab.boxes):
                 area = None
             if area is not None and marker:  # the dot counts against the density budget too
-                area = _union_area(boxes)[0]
+                area = _area(boxes)
                 area = area if self.used_px + area <= self.budget_px else None
             if area is not None:
                 self._take(Label(text, role, run, xf, boxes, color, dot_at), area, (x, y))
@@ -349,8 +366,8 @@ class Placer:
 
     @staticmethod
     def _inside_area(part, boxes: list[Box], share: float) -> bool:
-        area, union = _union_area(boxes)
-        return shapely.contains(part, union) or shapely.intersection(part, union).area >= share * area
+        union = _union(boxes)
+        return shapely.contains(part, union) or shapely.intersection(part, union).area >= share * _area(boxes)
 
     # -- lines ----------------------------------------------------------------------------------
     def _road_groups(self) -> list[tuple[int, str, np.ndarray]]:
@@ -399,6 +416,7 @@ class Placer:
     def _on_line(self, run, name, part, water, share: float, upto: int) -> bool:
         """Place the name along `part` until the name is on the map `upto` times; True when it then is."""
         coords = shapely.get_coordinates(part)
+        cum = along_distances(coords)
         width = run.width
         slack = part.length - width - run.font.getSize()
         starts = run.font.getSize() / 2 + np.array([0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95]) * slack
@@ -413,7 +431,7 @@ class Placer:
                 return True
             if not self._wanted(name, x, y):
                 continue
-            laid = along(run, coords, start, pad=self.halo)
+            laid = along(run, coords, start, pad=self.halo, cum=cum)
             if laid is None or (area := self._fits(laid[1], share)) is None:
                 continue
             color = self.water_color if water else self.label_color

@@ -81,19 +81,19 @@ class GlyphRun:
         return self.ascent + self.descent
 
 
+_CORNER_X = np.array([[0.0], [1.0], [1.0], [0.0]])
+
+
 def _glyph_boxes(xforms: np.ndarray, run: GlyphRun, pad: float) -> list[Box]:
     """AABB of each rotated glyph cell (advance × ascent..descent), grown by `pad`."""
     cos, sin, tx, ty = xforms.T
-    w = run.advances
     top, bot = -run.cap * 1.15, run.descent * 0.6
-    xs, ys = [], []
-    for lx, ly in ((0.0, top), (1.0, top), (1.0, bot), (0.0, bot)):
-        x = lx * w
-        xs.append(cos * x - sin * ly + tx)
-        ys.append(sin * x + cos * ly + ty)
-    xs, ys = np.array(xs), np.array(ys)
-    out = np.column_stack([xs.min(0) - pad, ys.min(0) - pad, xs.max(0) + pad, ys.max(0) + pad])
-    return [tuple(map(float, b)) for b in out]
+    x = _CORNER_X * run.advances  # the four corners (rows) of each glyph's cell (columns)
+    ly = np.array([[top], [top], [bot], [bot]])
+    xs = cos * x - sin * ly + tx
+    ys = sin * x + cos * ly + ty
+    out = np.stack([xs.min(0) - pad, ys.min(0) - pad, xs.max(0) + pad, ys.max(0) + pad], axis=1)
+    return list(map(tuple, out.tolist()))
 
 
 def straight(run: GlyphRun, x: float, y: float, align: str = "center", pad: float = 0.0) -> tuple[np.ndarray, Box]:
@@ -127,40 +127,45 @@ def stacked(run: GlyphRun, x: float, y: float, breaks: list[int], pad: float = 0
     return xf, boxes
 
 
-def _interp(coords: np.ndarray, cum: np.ndarray, d: np.ndarray) -> np.ndarray:
-    return np.column_stack([np.interp(d, cum, coords[:, 0]), np.interp(d, cum, coords[:, 1])])
-
-
-def along(run: GlyphRun, coords: np.ndarray, start: float, pad: float = 0.0) -> tuple[np.ndarray, list[Box]] | None:
-    """Glyph transforms placing the text along a polyline from distance `start`, centred on the line and
-    reading left to right (the line is reversed when it runs right to left). None when it bends too much."""
+def along_distances(coords: np.ndarray) -> np.ndarray:
+    """The distance along the polyline `coords` at each of its points (what `along` takes as `cum`)."""
     seg = np.hypot(*np.diff(coords, axis=0).T)
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    return np.concatenate([[0.0], np.cumsum(seg)])
+
+
+def along(
+    run: GlyphRun, coords: np.ndarray, start: float, pad: float = 0.0, cum: np.ndarray | None = None
+) -> tuple[np.ndarray, list[Box]] | None:
+    """Glyph transforms placing the text along a polyline from distance `start`, centred on the line and
+    reading left to right (the line is reversed when it runs right to left). None when it bends too much.
+    `cum`: `along_distances(coords)`, when the caller tries several starts on the same line."""
+    if cum is None:
+        cum = along_distances(coords)
     total = cum[-1]
     width = run.width
     if width > total:
         return None
-    a, b = _interp(coords, cum, np.array([start, start + width]))
-    if b[0] < a[0]:  # would read upside down: flip the line
+    if np.interp(start + width, cum, coords[:, 0]) < np.interp(start, cum, coords[:, 0]):
+        # would read upside down: flip the line
         coords = coords[::-1]
         cum = total - cum[::-1]
         start = total - start - width
+    n = len(run.advances)
     centres = start + np.concatenate([[0.0], np.cumsum(run.advances)[:-1]]) + run.advances / 2
     half = np.maximum(run.advances / 2, run.font.getSize() * 0.35)
-    p0 = _interp(coords, cum, np.clip(centres - half, 0, total))
-    p1 = _interp(coords, cum, np.clip(centres + half, 0, total))
-    ang = np.arctan2(p1[:, 1] - p0[:, 1], p1[:, 0] - p0[:, 0])
+    at = np.concatenate([np.clip(centres - half, 0, total), np.clip(centres + half, 0, total), centres])
+    px, py = np.interp(at, cum, coords[:, 0]), np.interp(at, cum, coords[:, 1])  # each glyph's ends and middle
+    ang = np.arctan2(py[n : 2 * n] - py[:n], px[n : 2 * n] - px[:n])
     turns = np.degrees(np.abs((np.diff(ang) + np.pi) % (2 * np.pi) - np.pi))
     if turns.size and (turns.max() > MAX_TURN_DEG or turns.sum() > MAX_TOTAL_TURN_DEG):
         return None
     if np.any(np.abs(np.degrees(ang)) > 100.0):  # steep enough to read upside down in places
         return None
-    mid = _interp(coords, cum, centres)
     cos, sin = np.cos(ang), np.sin(ang)
     # Local glyph point (adv/2, -cap/2) sits on the line: origin = mid - R·(adv/2, -cap/2).
     lx, ly = run.advances / 2, -run.cap / 2
-    tx = mid[:, 0] - (cos * lx - sin * ly)
-    ty = mid[:, 1] - (sin * lx + cos * ly)
+    tx = px[2 * n :] - (cos * lx - sin * ly)
+    ty = py[2 * n :] - (sin * lx + cos * ly)
     xf = np.column_stack([cos, sin, tx, ty])
     return xf, _glyph_boxes(xf, run, pad)
 

@@ -15,7 +15,7 @@ from app.mapdata.layers import GROUPS as LAYER_GROUPS
 from app.mapdata.layers import is_layer, kinds_of
 from app.mapdata.model import Kind
 from app.render.layers import Layers
-from app.styles.filters import bands, bbox, coverage
+from app.styles.filters import bbox, coverage, each_band
 from app.styles.noise import Field, fractal_field, grain_field
 
 F32 = np.float32
@@ -92,13 +92,16 @@ class Canvas:
             rng = np.random.default_rng([self.seed & 0xFFFF_FFFF_FFFF_FFFF, 0x5EED])
             mottle = fractal_field(h, w, self.px(40), rng, octaves=4)
             tex = np.empty((h, w), F32)
-            for b in bands(h, w):
-                tex[b] = mottle.part(b)
-                tex[b] *= F32(0.4)
-            tooth = grain_field(h, w, self.px(1.6), rng)
-            for b in bands(h, w):
-                tex[b] += (tooth.part(b) if isinstance(tooth, Field) else tooth[b]) * F32(0.12)
-            del tooth
+            tooth = grain_field(h, w, self.px(1.6), rng)  # drawn before any band runs: the same draws in order
+
+            def texture(b: slice) -> None:
+                t = mottle.part(b)
+                t *= F32(0.4)
+                t += (tooth.part(b) if isinstance(tooth, Field) else tooth[b]) * F32(0.12)
+                tex[b] = t
+
+            each_band(h, w, texture)
+            tooth = None  # let go of it (the band function holds the name)
             self._masks[("<granulation>",)] = tex
         return tex
 
@@ -162,7 +165,8 @@ class Canvas:
         `scale`; `alpha` is float32 0..1, or uint8 coverage 0..255. Band by band: no full-size temporaries."""
         rgb = self.rgb if box is None else self.rgb[box]
         c = np.asarray(colour, F32)
-        for b in bands(*alpha.shape):
+
+        def lay(b: slice) -> None:
             a = alpha[b]
             if np.count_nonzero(a) < a.size // 4:  # sparse (a road, a line): only where there is something to lay
                 rows, cols = np.nonzero(a)
@@ -172,16 +176,21 @@ class Canvas:
             else:
                 _lay(rgb[b], as_coverage(a) if a.dtype == np.uint8 else a, c, mode, scale)
 
+        each_band(*alpha.shape, lay)
+
     def to_uint8(self) -> np.ndarray:
         """The finished picture as HxWx3 uint8. Works in place on `rgb` (the painting is over), band by band: no
         full-size float copy, which at A1 300 dpi would be 0.8 GB, and the same bytes as clipping a copy."""
         h, w = self.shape
         out = np.empty((h, w, 3), np.uint8)
-        for b in bands(h, w):
+
+        def convert(b: slice) -> None:
             px = np.clip(self.rgb[b], 0, 1, out=self.rgb[b])
             px *= F32(255)
             px += F32(0.5)
             out[b] = px  # truncates, like astype
+
+        each_band(h, w, convert)
         return out
 
 

@@ -23,7 +23,7 @@ from app.mapdata.model import KIND_ORDER, Kind
 from app.styles import marks  # noqa: F401  (registers the line and mark effects)
 from app.styles import relief as terrain
 from app.styles.canvas import DERIVED, Canvas, as_coverage, selector_kinds, sub_box
-from app.styles.filters import Blurred, bands, bbox, blur, smoothstep, smoothstep_
+from app.styles.filters import Blurred, bbox, blur, each_band, smoothstep, smoothstep_
 from app.styles.noise import Field, fibres, fractal_field, fractal_noise, grain_field
 from app.styles.registry import (
     EFFECTS,
@@ -54,7 +54,8 @@ def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     h, w = cv.shape
     mottle = fractal_field(h, w, cv.px(p["mottle_scale"]), rng, octaves=4) if p["mottle"] > 0 else None
     tooth = grain_field(h, w, cv.px(p["grain_size"]), rng) if p["grain"] > 0 else None
-    for b in bands(h, w):
+
+    def texture(b: slice) -> None:
         t = np.ones((b.stop - b.start, w), F32)
         if mottle is not None:
             n = mottle.part(b)
@@ -63,7 +64,9 @@ def paper(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         if tooth is not None:
             t += (tooth.part(b) if isinstance(tooth, Field) else tooth[b]) * F32(p["grain"] * 0.5)
         cv.rgb[b] *= t[..., None]
-    del tooth
+
+    each_band(h, w, texture)
+    tooth = None  # let go of it (the band function holds the name)
     if p["fibres"] > 0:
         cv.blend(fibres(h, w, cv.unit, rng), cv.colour(p["fibre_color"]), "multiply", scale=p["fibres"])
 
@@ -75,7 +78,8 @@ def tint(cv: Canvas, rng: np.random.Generator, *, color: str, amount: float, sat
     c = cv.colour(color)
     scale = c / F32(max(float(c @ np.array([0.299, 0.587, 0.114])), 1e-3))
     s, a = F32(saturation), F32(amount)
-    for b in bands(*cv.shape):
+
+    def grade(b: slice) -> None:
         rgb = cv.rgb[b]
         lum = rgb[..., 0] * weights[0]
         lum += rgb[..., 1] * weights[1]
@@ -90,6 +94,8 @@ def tint(cv: Canvas, rng: np.random.Generator, *, color: str, amount: float, sat
                 plane *= F32(1) - a
                 plane += lum * (a * F32(scale[ch]))
 
+    each_band(*cv.shape, grade)
+
 
 @effect("vignette", color="ink", strength=0.3, radius=0.7, noise=0.3)
 def vignette(cv: Canvas, rng: np.random.Generator, *, color: str, strength: float, radius: float, noise: float) -> None:
@@ -100,13 +106,16 @@ def vignette(cv: Canvas, rng: np.random.Generator, *, color: str, strength: floa
     x2 = x * x
     field = fractal_field(h, w, cv.px(300), rng, octaves=3) if noise > 0 else None
     c = cv.colour(color)
-    for b in bands(h, w):
+
+    def burn(b: slice) -> None:
         r = np.sqrt(x2 + y[b] * y[b])
         if field is not None:
             n = field.part(b)
             n *= F32(noise * 0.12)
             r += n
         cv.blend(smoothstep_(radius, 1.45, r), c, "multiply", (b, slice(None)), scale=strength)
+
+    each_band(h, w, burn)
 
 
 @effect("stains", color="ink", count=3, size=150.0, strength=0.1)
@@ -142,11 +151,14 @@ def grid(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         xs = periodic_lines(np.arange(w, dtype=F32) - F32(w / 2), step, width)
         lines.append((ys, xs))
     c = cv.colour(p["color"])
-    for b in bands(h, w):
+
+    def rule(b: slice) -> None:
         a = np.zeros((b.stop - b.start, w), F32)
         for ys, xs in lines:
             np.maximum(a, np.maximum(ys[b, None], xs[None, :]), out=a)
         cv.blend(a, c, "normal", (b, slice(None)), scale=p["opacity"])
+
+    each_band(h, w, rule)
 
 
 # ---------------------------------------------------------------- areas
@@ -201,7 +213,8 @@ def patchwork(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: 
         return
     m8, t8 = cv.mask8(kinds)[box], tones[box]
     c = cv.colour(color) if color is not None else None
-    for b in bands(*t8.shape):
+
+    def tone(b: slice) -> None:
         f = lut[t8[b]]
         f *= as_coverage(m8[b])
         if c is None:
@@ -209,6 +222,8 @@ def patchwork(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: 
             cv.rgb[sub_box(box, b)] *= f[..., None]
         else:
             cv.blend(f, c, "normal", sub_box(box, b))
+
+    each_band(*t8.shape, tone)
 
 
 @effect("shadow", kinds=["buildings"], color="ink", dx=1.5, dy=1.5, blur=1.0, opacity=0.3)
@@ -256,7 +271,8 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     noise = fractal_field(h, w, cv.px(p["noise_scale"]), rng, octaves=5, persistence=0.55)
     thr, soft = p["threshold"], max(p["softness"], 1e-3)
     alpha = np.empty((h, w), F32)
-    for b in bands(h, w):
+
+    def spread(b: slice) -> None:
         f = blurred.part(b)
         # Keep part of the crisp shape so thin features (streams, lanes) survive the blur.
         t = as_coverage(m8[b])
@@ -267,16 +283,19 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         n *= F32(p["noise"])
         f += n
         alpha[b] = smoothstep_(thr - soft, thr + soft, f)
-    del blurred, noise
+
+    each_band(h, w, spread)
+    blurred = noise = None  # let go of them (the band function holds the names)
     # Pigment pools at the wet edge: the band just inside the shape where the blurred alpha drops.
     soft_alpha = Blurred(alpha, cv.px(p["rim_width"])) if p["rim"] != 0 else None
     colour = cv.colour(p["color"] or _first_colour(cv, p["kinds"]))
     rgb = cv.rgb[box]
-    for b in bands(h, w):
+
+    def lay(b: slice) -> None:
         ab = alpha[b]
         count = np.count_nonzero(ab)
         if not count:
-            continue  # no pigment in this band
+            return  # no pigment in this band
         dense = count >= ab.size // 4
         at = (slice(None), slice(None)) if dense else np.nonzero(ab)  # the whole band (views), or its pixels
         ab = ab[at]
@@ -297,6 +316,8 @@ def wash(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         _glaze(px, density, colour)
         if not dense:  # px is a copy of the covered pixels
             rgb[b][at] = px
+
+    each_band(h, w, lay)
 
 
 @effect(
@@ -383,8 +404,7 @@ def glaze(rgb: np.ndarray, density: np.ndarray, colour: np.ndarray) -> None:
 
     Density 1 gives the colour over the paper; up to 2 darkens further (pooled pigment). Band by band.
     """
-    for b in bands(*density.shape):
-        _glaze(rgb[b], density[b], colour)
+    each_band(*density.shape, lambda b: _glaze(rgb[b], density[b], colour))
 
 
 def _glaze(px: np.ndarray, d: np.ndarray, colour: np.ndarray) -> None:
@@ -419,7 +439,10 @@ def shore(cv: Canvas, rng: np.random.Generator, *, kinds: list[str], color: str,
     box, m = region
     d = offshore_distance(cv, box, m, cv.px(width))
     c = cv.colour(color)
-    for b in bands(*m.shape):
+
+    def tint_edge(b: slice) -> None:
         a = np.clip(F32(1) - d[b] / F32(cv.px(width)), 0, 1) ** F32(power)
         a *= as_coverage(m[b])
         cv.blend(a, c, "multiply", sub_box(box, b), scale=opacity)
+
+    each_band(*m.shape, tint_edge)

@@ -3,12 +3,17 @@
 Everything here is numpy only and works on single channels; callers keep full-size arrays few
 and float32, so an 8192-px canvas stays within memory. Work that is the same pixel by pixel runs band
 by band (`bands`): its temporaries are a band's, not the picture's, and stay in the CPU's cache.
+Where no band depends on another, `each_band` runs them on the painter's threads, one per core (numpy lets go of
+the GIL while it computes): the same values, in less wall time.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -21,6 +26,35 @@ def bands(h: int, w: int, pixels: int = BAND_PIXELS) -> Iterator[slice]:
     step = max(1, pixels // max(w, 1))
     for r0 in range(0, h, step):
         yield slice(r0, min(h, r0 + step))
+
+
+PAINT_THREADS = max(1, min(4, os.cpu_count() or 1))  # bands painted at once
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_local = threading.local()  # .inside: this thread is one of the pool's (a band's work runs its own bands in turn)
+
+
+def _mark_inside() -> None:
+    _local.inside = True
+
+
+def _painter_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(PAINT_THREADS, "mapbrush-paint", initializer=_mark_inside)
+        return _pool
+
+
+def each_band(h: int, w: int, fn: Callable[[slice], object], pixels: int = BAND_PIXELS) -> list:
+    """`[fn(b) for b in bands(h, w, pixels)]`, the bands shared among the painter's threads when there are several
+    cores. For work where no band reads what another writes (each writes its own rows); the results come back in
+    order, and the first exception a band raises is raised here. Work a band does with `each_band` itself runs
+    in that band's thread, in turn (a pool thread never waits on the pool)."""
+    todo = list(bands(h, w, pixels))
+    if PAINT_THREADS < 2 or len(todo) < 2 or getattr(_local, "inside", False):
+        return [fn(b) for b in todo]
+    return list(_painter_pool().map(fn, todo))
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -63,12 +97,15 @@ def downsample(a: np.ndarray, f: int) -> np.ndarray:
     h, w = a.shape
     hh, ww = -(-h // f), -(-w // f)
     out = np.empty((hh, ww), F32)
-    for b in bands(hh, ww * f * f):
+
+    def average(b: slice) -> None:
         rows = np.minimum(np.arange(b.start * f, b.stop * f), h - 1)
         part = _float_rows(a, rows)
         if ww * f != w:
             part = np.pad(part, ((0, 0), (0, ww * f - w)), mode="edge")
         out[b] = part.reshape(b.stop - b.start, f, ww, f).mean(axis=(1, 3), dtype=F32)
+
+    each_band(hh, ww * f * f, average)
     return out
 
 
@@ -116,8 +153,11 @@ def upsample(small: np.ndarray, h: int, w: int, *, smooth: bool = False, out: np
     up = Upsampler(small, h, w, smooth=smooth)
     if out is None:
         out = np.empty((h, w), F32)
-    for b in bands(h, w):
+
+    def fill(b: slice) -> None:
         up.part(b, out=out[b])
+
+    each_band(h, w, fill)
     return out
 
 
@@ -325,7 +365,8 @@ def edge_line(coverage: np.ndarray, width: float) -> np.ndarray:
     f = Blurred(coverage, 0.8)
     h, w = coverage.shape
     out = np.empty((h, w), F32)
-    for b in bands(h, w):
+
+    def line(b: slice) -> None:
         lo, hi = max(b.start - 1, 0), min(b.stop + 1, h)  # a row of halo: the gradient is central
         fb = f.part(slice(lo, hi))
         gy, gx = np.gradient(fb)
@@ -337,4 +378,6 @@ def edge_line(coverage: np.ndarray, width: float) -> np.ndarray:
         d = np.abs(fb[k] - F32(0.5))
         d /= g
         out[b] = isoline(d, 0.0, width)
+
+    each_band(h, w, line)
     return out

@@ -14,7 +14,7 @@ import numpy as np
 from app.render import semantic as sem
 from app.styles import strokes
 from app.styles.canvas import DERIVED, Canvas, as_coverage, selector_kinds, sub_box
-from app.styles.filters import bands, bbox, blur, edge_line, isoline, smoothstep
+from app.styles.filters import bands, bbox, blur, each_band, edge_line, isoline, smoothstep
 from app.styles.noise import Field, fractal_field
 from app.styles.registry import coords, cut_sides, effect, offshore_distance, periodic_lines, select_region
 
@@ -50,11 +50,14 @@ def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         if p["wobble"] > 0:
             # Shift the contour sideways by a smooth random amount: a hand-drawn, wavering line.
             field = fractal_field(h, w, cv.px(40), rng, octaves=2)
-            for b in bands(h, w):
+
+            def waver(b: slice) -> None:
                 n = field.part(b)
                 n *= F32(0.08 * p["wobble"])
                 m[b] += n
                 np.clip(m[b], 0, 1, out=m[b])
+
+            each_band(h, w, waver)
         cuts = [] if p["frame_edges"] else cut_sides(m, 2 + math.ceil(width))  # where the data is cut off
         a = edge_line(m, width)
         del m
@@ -65,9 +68,12 @@ def outline(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
 
 def _scale_clip(a: np.ndarray, k: float) -> None:
     """a = clip(a * k, 0, 1), in place."""
-    for b in bands(*a.shape):
+
+    def clip_band(b: slice) -> None:
         a[b] *= F32(k)
         np.clip(a[b], 0, 1, out=a[b])
+
+    each_band(*a.shape, clip_band)
 
 
 def _borders(cv: Canvas, rng: np.random.Generator, kinds: list[str], width: float, wobble: float) -> np.ndarray | None:
@@ -175,7 +181,8 @@ def hatch(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         d = offshore_distance(cv, box, m, reach)
     breaks = fractal_field(h, w, cv.px(14), rng, octaves=2) if p["breaks"] > 0 else None
     c = cv.colour(p["color"])
-    for b in bands(h, w):
+
+    def rule(b: slice) -> None:
         sub = sub_box(box, b)
         coord = coords(sub, p["angle"])
         if wobble is not None:
@@ -193,6 +200,8 @@ def hatch(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
             a *= smoothstep(p["breaks"] - 0.6, p["breaks"] - 0.2, breaks.part(b) * 0.5)
         a *= weight
         cv.blend(a, c, "normal", sub, scale=p["opacity"])
+
+    each_band(h, w, rule)
 
 
 @effect("stipple", kinds=["forest"], color="ink", spacing=6.0, size=0.9, jitter=0.9, opacity=0.9, density=1.0)
@@ -233,7 +242,8 @@ def trees(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
                           origin=(x0, y0))  # fmt: skip
     o = F32(p["opacity"])
     rgb = cv.rgb[box]
-    for b in bands(y1 - y0, x1 - x0):
+
+    def lay(b: slice) -> None:
         alpha = as_coverage(layer[b, :, 3])
         premul = as_coverage(layer[b, :, :3])
         alpha *= o
@@ -242,6 +252,8 @@ def trees(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         px *= alpha[..., None]
         premul *= o
         px += premul
+
+    each_band(y1 - y0, x1 - x0, lay)
 
 
 @effect(
@@ -268,7 +280,8 @@ def ripples(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     d = offshore_distance(cv, box, m, last + cv.px(p["spacing"]) + 2)
     wobble = fractal_field(h, w, cv.px(50), rng, octaves=2) if p["wobble"] > 0 else None
     c = cv.colour(p["color"])
-    for b in bands(h, w):
+
+    def ring(b: slice) -> None:
         db = d[b]
         if wobble is not None:
             db += wobble.part(b) * F32(cv.px(p["wobble"]))
@@ -281,6 +294,8 @@ def ripples(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         a *= as_coverage(m[b])
         cv.blend(a, c, "normal", sub_box(box, b), scale=p["opacity"])
 
+    each_band(h, w, ring)
+
 
 @effect("halftone", kinds=["water"], color="ink", spacing=6.0, angle=45.0, amount=0.5, fade=0.0, opacity=1.0)
 def halftone(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
@@ -292,7 +307,8 @@ def halftone(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     s = cv.px(p["spacing"])
     d = offshore_distance(cv, box, m, cv.px(p["fade"])) if p["fade"] > 0 else None
     c = cv.colour(p["color"])
-    for b in bands(*m.shape):
+
+    def screen(b: slice) -> None:
         sub = sub_box(box, b)
         u = coords(sub, p["angle"]) * F32(1 / s)
         v = coords(sub, p["angle"] + 90) * F32(1 / s)
@@ -308,6 +324,8 @@ def halftone(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         a = np.clip(radius - dist + F32(0.5), 0, 1) * smoothstep(0.02, 0.08, tone)
         cv.blend(a, c, "normal", sub, scale=p["opacity"])
 
+    each_band(*m.shape, screen)
+
 
 @effect("rhumb_lines", kinds=["sea"], color="ink", count=16, centres=2, width=0.5, opacity=0.35)
 def rhumb_lines(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
@@ -321,8 +339,11 @@ def rhumb_lines(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
     # Keep the centres away from where the sea is cut off by the frame as well.
     by = np.minimum(np.arange(h), np.arange(h)[::-1]).astype(F32)
     bx = np.minimum(np.arange(w), np.arange(w)[::-1]).astype(F32)
-    for b in bands(h, w):
+
+    def keep_off_frame(b: slice) -> None:
         np.minimum(d[b], np.minimum(by[b, None], bx[None, :]), out=d[b])
+
+    each_band(h, w, keep_off_frame)
     centres = []
     for _ in range(int(p["centres"])):
         # Pick among the open-water pixels farthest from land, away from earlier centres.
@@ -340,7 +361,10 @@ def rhumb_lines(cv: Canvas, rng: np.random.Generator, **p: Any) -> None:
         return
     rays = strokes.rays(h, w, centres, int(p["count"]), cv.px(p["width"]))
     c = cv.colour(p["color"])
-    for b in bands(h, w):
+
+    def ray(b: slice) -> None:
         a = as_coverage(rays[b])
         a *= as_coverage(m[b])
         cv.blend(a, c, "normal", sub_box(box, b), scale=p["opacity"])
+
+    each_band(h, w, ray)

@@ -15,7 +15,14 @@ import numpy as np
 
 from app.mapdata.model import Kind
 from app.styles.canvas import GROUPS, Canvas
-from app.styles.filters import bands, coverage, distance_factor, distance_from_small, downsample, line_coverage
+from app.styles.filters import (
+    coverage,
+    distance_factor,
+    distance_from_small,
+    downsample,
+    each_band,
+    line_coverage,
+)
 
 F32 = np.float32
 
@@ -109,11 +116,14 @@ def offshore_distance(cv: Canvas, box: tuple[slice, slice], m: np.ndarray, reach
     follow the frame. `m` is float 0..1 or uint8 coverage.
     """
     land = np.empty(m.shape, F32)
-    for b in bands(*m.shape):
+
+    def invert(b: slice) -> None:
         np.subtract(F32(1), coverage(m[b]) if m.dtype == np.uint8 else m[b], out=land[b])
+
+    each_band(*m.shape, invert)
     for band in cut_sides(m, 3 + math.ceil(reach / 32)):
         land[band] = 0
     f = distance_factor(reach)
     small = downsample(land, f)
-    del land  # the distance is upsampled from `small`
+    land = None  # the distance is upsampled from `small` (the band function holds the name)
     return distance_from_small(small, m.shape, f, reach)

@@ -8,6 +8,7 @@ Needs geopandas and matplotlib for the comparison (not MapBrush dependencies): p
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -35,9 +36,15 @@ fig.savefig(sys.argv[3], dpi=100)
 """
 
 
+# As installed programs run: with their bytecode cached (pip compiles site-packages; an editable MapBrush writes its
+# own __pycache__ on the first run). A shell that sets PYTHONDONTWRITEBYTECODE would make MapBrush alone recompile
+# its ~150 modules (~0.2 s) on every run.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(cmd: list[str]) -> float:
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=ENV)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
     return time.perf_counter() - t
@@ -65,12 +72,14 @@ def main() -> None:
         )
         size = f"{args.size}x{args.size}"
         rows = []
-        mpl = [timed([sys.executable, "-c", MATPLOTLIB, str(city), str(args.size), f"{tmp}/mpl.png"])
-               for _ in range(args.runs)]  # fmt: skip
+        mpl_cmd = [sys.executable, "-c", MATPLOTLIB, str(city), str(args.size), f"{tmp}/mpl.png"]
+        timed(mpl_cmd)  # warm-up, not counted: the OS file cache, bytecode
+        mpl = [timed(mpl_cmd) for _ in range(args.runs)]
         rows.append(("geopandas + matplotlib", mpl))
         for style in args.styles.split(","):
             cmd = [args.mapbrush_python, "-m", "app", "render", str(city), "--style", style, "--size", size,
                    "-o", f"{tmp}/mb.png"]  # fmt: skip
+            timed(cmd)  # warm-up, not counted
             rows.append((f"mapbrush render --style {style}", [timed(cmd) for _ in range(args.runs)]))
         print(f"{args.streets}-street city, {size}, wall seconds incl. process start (median of {args.runs})")
         for name, times in rows:
