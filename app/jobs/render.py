@@ -10,6 +10,7 @@ import hashlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +178,14 @@ def render(
         notes = notes + relief_notes
         timings["relief"] = time.perf_counter() - t
 
-    # Label placement (Python) runs beside the painting (numpy, which releases the GIL): on two cores
-    # this hides most of it. The title goes in the corner where the map itself is quietest.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="mapbrush-layout")
-    layout_job = pool.submit(
+    t = time.perf_counter()
+    sketch = paint(layers, style, seed=seed, progress=progress, cancel=cancel)
+    timings["paint"] = time.perf_counter() - t
+    # Label placement (Python) runs beside the AI stages (torch lets go of the GIL while it computes), not beside
+    # the painting: the painter shares its bands among the cores (app/styles/filters.each_band), and a Python thread
+    # beside it made both slower (measured, 2-core machine, the 3,000-street city at 2048²: painting 1.2 s, labels
+    # 1.0 s, both at once 2.6 s). The title goes in the corner where the map itself is quietest.
+    layout = partial(
         layout_overlay,
         scene,
         style.typography,
@@ -192,98 +197,103 @@ def render(
         profile=req.profile,
         cancel=cancel,
     )
-    pool.shutdown(wait=False)
-    t = time.perf_counter()
-    try:
-        sketch = paint(layers, style, seed=seed, progress=progress, cancel=cancel)
-    except BaseException:
-        cancel_layout(layout_job)
-        raise
-    timings["paint"] = time.perf_counter() - t
+    layout_job = None
+    if req.engine != "procedural":
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mapbrush-layout")
+        layout_job = pool.submit(layout)
+        pool.shutdown(wait=False)
     stages = {"sketch": sketch}
     base, engine, ai_meta = sketch, "procedural", {}
     warnings = list(data.warnings) + notes
-    if req.engine != "procedural":
-        from app.jobs.ai import AIOptions, build_prompt
+    try:
+        if req.engine != "procedural":
+            from app.jobs.ai import AIOptions, build_prompt
 
-        engines = engines or make_engines(req)
-        opts = req.ai or AIOptions()
-        if style.loras:  # the style's LoRAs first, then --lora's
-            opts = replace(opts, loras=(*style.loras, *opts.loras))
-        wanted = _ai_stages(req.engine, engines, opts)
-        template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
-        place, what = prompt_subject(req, data, groups)
-        prompt = build_prompt(template, place, opts.prompt_extra, what=what)
-        creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
-        if opts.reference is not None and opts.reference_metadata is not None:
-            from app.jobs.reference import clean_reference
+            engines = engines or make_engines(req)
+            opts = req.ai or AIOptions()
+            if style.loras:  # the style's LoRAs first, then --lora's
+                opts = replace(opts, loras=(*style.loras, *opts.loras))
+            wanted = _ai_stages(req.engine, engines, opts)
+            template = opts.prompt if opts.prompt and opts.prompt.strip() else style.prompt.template
+            place, what = prompt_subject(req, data, groups)
+            prompt = build_prompt(template, place, opts.prompt_extra, what=what)
+            creativity = opts.creativity if opts.creativity is not None else style.prompt.creativity
+            if opts.reference is not None and opts.reference_metadata is not None:
+                from app.jobs.reference import clean_reference
 
-            clean, why = clean_reference(
-                opts.reference, opts.reference_metadata, data, user_styles_dir=req.user_styles_dir, cancel=cancel
-            )
-            opts = replace(opts, reference=clean, reference_metadata=None)
-            stages["reference"] = clean
-            warnings.extend([why] if why else [])
-        styled = None  # the preview's sketch in the style image's colours: Z-Image has no image prompt (issue 16)
-        if req.style_image is not None and "preview" in wanted:
-            from app.styles.palette_image import load_image, transfer_palette
+                clean, why = clean_reference(
+                    opts.reference, opts.reference_metadata, data, user_styles_dir=req.user_styles_dir, cancel=cancel
+                )
+                opts = replace(opts, reference=clean, reference_metadata=None)
+                stages["reference"] = clean
+                warnings.extend([why] if why else [])
+            styled = None  # the preview's sketch in the style image's colours: Z-Image has no image prompt (issue 16)
+            if req.style_image is not None and "preview" in wanted:
+                from app.styles.palette_image import load_image, transfer_palette
 
-            styled = stages["sketch_styled"] = transfer_palette(sketch, load_image(req.style_image))
-        if req.style_image is not None and "final" in wanted:  # FLUX.2 Klein sees the picture itself
-            from app.styles.palette_image import load_image
+                styled = stages["sketch_styled"] = transfer_palette(sketch, load_image(req.style_image))
+            if req.style_image is not None and "final" in wanted:  # FLUX.2 Klein sees the picture itself
+                from app.styles.palette_image import load_image
 
-            opts = replace(opts, style_reference=load_image(req.style_image))
-        for stage in wanted:
-            if stage == "final":  # what the final stage re-renders (its ComfyUI graph's reference image)
-                stages.setdefault("reference", opts.reference if opts.reference is not None else sketch)
-            t = time.perf_counter()
-            res = engines.run(
-                stage,
-                size=req.size,
-                sketch=styled if stage == "preview" and styled is not None else sketch,
-                structure=layers.structure,
-                prompt=prompt,
-                negative=style.prompt.negative,
-                creativity=creativity,
-                threshold=style.prompt.fidelity_threshold,
-                seed=seed,
-                options=opts,
-                progress=progress,
-                cancel=cancel,
-            )
-            timings[stage] = time.perf_counter() - t
-            stages[stage] = res.image
-            base, engine = res.image, stage
-            ai_meta.setdefault("stages", {})[stage] = res.info
-            warnings.extend(res.notes)
-            if stage == "preview" and "final" in wanted:
-                opts = _with_reference(opts, res.image)
-        ai_meta["prompt"] = prompt
-        ai_meta["negative_prompt"] = style.prompt.negative
-        ai_meta["models"] = [f"{i['model']}:{i['variant']}" for i in ai_meta.get("stages", {}).values()]
-        if ai_meta.get("stages"):
-            last = ai_meta["stages"][engine]
-            ai_meta.update(tier=last["tier"], steps=last["steps"], creativity=last["creativity"],
-                           fidelity=last["fidelity"])  # fmt: skip
-            if req.upscale != "off" and req.backend == "local":  # upscale for print: tiles, this computer only
-                from app.jobs import upscale as up
+                opts = replace(opts, style_reference=load_image(req.style_image))
+            for stage in wanted:
+                if stage == "final":  # what the final stage re-renders (its ComfyUI graph's reference image)
+                    stages.setdefault("reference", opts.reference if opts.reference is not None else sketch)
+                t = time.perf_counter()
+                res = engines.run(
+                    stage,
+                    size=req.size,
+                    sketch=styled if stage == "preview" and styled is not None else sketch,
+                    structure=layers.structure,
+                    prompt=prompt,
+                    negative=style.prompt.negative,
+                    creativity=creativity,
+                    threshold=style.prompt.fidelity_threshold,
+                    seed=seed,
+                    options=opts,
+                    progress=progress,
+                    cancel=cancel,
+                )
+                timings[stage] = time.perf_counter() - t
+                stages[stage] = res.image
+                base, engine = res.image, stage
+                ai_meta.setdefault("stages", {})[stage] = res.info
+                warnings.extend(res.notes)
+                if stage == "preview" and "final" in wanted:
+                    opts = _with_reference(opts, res.image)
+            ai_meta["prompt"] = prompt
+            ai_meta["negative_prompt"] = style.prompt.negative
+            ai_meta["models"] = [f"{i['model']}:{i['variant']}" for i in ai_meta.get("stages", {}).values()]
+            if ai_meta.get("stages"):
+                last = ai_meta["stages"][engine]
+                ai_meta.update(tier=last["tier"], steps=last["steps"], creativity=last["creativity"],
+                               fidelity=last["fidelity"])  # fmt: skip
+                if req.upscale != "off" and req.backend == "local":  # upscale for print: tiles, this computer only
+                    from app.jobs import upscale as up
 
-                if up.wanted(req.upscale, req.size, last["resolution"]):
-                    t = time.perf_counter()
-                    done = up.upscale(engines, engine, image=base, structure=layers.structure, prompt=prompt,
-                                      painting=styled if engine == "preview" and styled is not None else sketch,
-                                      stage_size=last["resolution"], negative=style.prompt.negative, seed=seed,
-                                      options=opts, mode=req.upscale, progress=progress, cancel=cancel)  # fmt: skip
-                    timings["upscale"] = time.perf_counter() - t
-                    base = stages[engine] = done.image
-                    ai_meta.update(upscale=done.info, fidelity=done.info["fidelity"])
-                    warnings.extend(done.notes)
-                elif req.upscale == "on":
-                    warnings.append(f"no upscale: the {engine} stage painted {last['resolution'][0]}x"
-                                    f"{last['resolution'][1]}, as large as the export")  # fmt: skip
+                    if up.wanted(req.upscale, req.size, last["resolution"]):
+                        t = time.perf_counter()
+                        done = up.upscale(engines, engine, image=base, structure=layers.structure, prompt=prompt,
+                                          painting=styled if engine == "preview" and styled is not None else sketch,
+                                          stage_size=last["resolution"], negative=style.prompt.negative, seed=seed,
+                                          options=opts, mode=req.upscale, progress=progress, cancel=cancel)  # fmt: skip
+                        timings["upscale"] = time.perf_counter() - t
+                        base = stages[engine] = done.image
+                        ai_meta.update(upscale=done.info, fidelity=done.info["fidelity"])
+                        warnings.extend(done.notes)
+                    elif req.upscale == "on":
+                        warnings.append(f"no upscale: the {engine} stage painted {last['resolution'][0]}x"
+                                        f"{last['resolution'][1]}, as large as the export")  # fmt: skip
+    except BaseException:
+        if layout_job is not None:
+            cancel_layout(layout_job)
+        raise
 
     t = time.perf_counter()
-    overlay = layout_job.result()
+    overlay = layout() if layout_job is None else layout_job.result()
+    layout = layout_job = None  # the partial holds the layers
+    timings["labels"] = time.perf_counter() - t  # laying out, or (AI) what was left of it after the AI stages
+    t = time.perf_counter()
     if not keep:  # nothing reads the layers or the bare painting again: they go before the finishing pass
         layers = sketch = None
         stages.pop("sketch", None)

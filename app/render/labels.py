@@ -415,6 +415,8 @@ class Placer:
 
     def _on_line(self, run, name, part, water, share: float, upto: int) -> bool:
         """Place the name along `part` until the name is on the map `upto` times; True when it then is."""
+        if self.used_px > share * self.budget_px:  # the names of lines have spent their share: none would fit
+            return len(self.named.get(name.casefold(), ())) >= upto
         coords = shapely.get_coordinates(part)
         cum = along_distances(coords)
         width = run.width

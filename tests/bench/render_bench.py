@@ -40,7 +40,7 @@ rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"features": len(data), "timings": tim, "peak_rss_mb": rss}))
 """
 
-STAGES = ["read", "compose", "rasterize", "paint", "finish", "export"]
+STAGES = ["read", "compose", "rasterize", "paint", "labels", "finish", "export"]
 
 
 def run_case(inputs: list[Path], size: str, style: str, out: Path) -> dict:
