@@ -46,6 +46,15 @@ def _painter_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool() -> None:  # in a forked child: the parent's threads are not there
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def each_band(h: int, w: int, fn: Callable[[slice], object], pixels: int = BAND_PIXELS) -> list:
     """`[fn(b) for b in bands(h, w, pixels)]`, the bands shared among the painter's threads when there are several
     cores. For work where no band reads what another writes (each writes its own rows); the results come back in

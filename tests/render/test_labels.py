@@ -324,3 +324,34 @@ def test_two_line_labels_are_centred_and_stacked():
         assert b[2] - b[0] < run.width * 0.7
     assert (boxes[0][1] + boxes[1][3]) / 2 == pytest.approx(200.0, abs=run.cap)
     assert xf[:13, 3].max() < xf[14:, 3].min()  # baselines
+
+
+def test_the_area_of_glyph_boxes_is_their_union_area():
+    """labels._area counts overlapping boxes once, as the union polygon's area did (without building it)."""
+    from app.render.labels import _area, _union
+
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3, 7, 20):
+        for _ in range(50):
+            xy = rng.uniform(0, 100, (n, 2))
+            if rng.random() < 0.5:  # shared edges and corners, as a straight label's glyph cells have
+                xy = xy.round()
+            wh = rng.uniform(0.5, 25, (n, 2)).round(1)
+            boxes = [(x, y, x + w, y + h) for (x, y), (w, h) in zip(xy, wh, strict=True)]
+            assert _area(boxes) == pytest.approx(_union(boxes).area, rel=1e-12)
+
+
+def test_along_with_the_lines_distances_lays_out_as_without():
+    from app.render.fonts import font
+    from app.render.textlayout import along, along_distances
+
+    run = GlyphRun.make("Harbour Street", font(Typography().label_font, 14))
+    t = np.linspace(0, 3, 40)
+    for coords in (np.column_stack([t * 100, 20 * np.sin(t)]), np.column_stack([300 - t * 100, 20 * np.cos(t)])):
+        cum = along_distances(coords)
+        for start in (0.0, 40.0, 120.0):
+            a, b = along(run, coords, start, pad=2.0), along(run, coords, start, pad=2.0, cum=cum)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+                assert all(x0 < x1 and y0 < y1 for x0, y0, x1, y1 in a[1])
