@@ -252,7 +252,7 @@ def _loras(args) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"\nLoRA folder: {lib.root}; use one with --lora ID[:WEIGHT] or a style's [[loras]] id = \"ID\"")
+    print(f'\nLoRA folder: {lib.root}; use one with --lora ID[:WEIGHT] or a style\'s [[loras]] id = "ID"')
     return 0
 
 

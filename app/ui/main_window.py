@@ -51,7 +51,9 @@ class MainWindow(QMainWindow):
         from app.backends.comfyui.tokens import server_config
 
         holder = EngineHolder(
-            self.settings.models_dir or None, self.settings.tier_override or None, self.settings.model_cache_gb,
+            self.settings.models_dir or None,
+            self.settings.tier_override or None,
+            self.settings.model_cache_gb,
             server=server_config(self.settings, deferred=True),  # None: this computer; the token is read off-thread
         )
         self.session = Session(styles, holder, self)

@@ -125,8 +125,13 @@ class FakeComfy:
                                          "messages": [["execution_interrupted", {"prompt_id": pid}]]}}  # fmt: skip
                     return
             if mode == "error" and step == 2:
-                err = {"node_id": sampler, "node_type": "KSampler", "exception_type": "RuntimeError",
-                       "exception_message": "mat1 and mat2 shapes cannot be multiplied", "traceback": ["..."]}
+                err = {
+                    "node_id": sampler,
+                    "node_type": "KSampler",
+                    "exception_type": "RuntimeError",
+                    "exception_message": "mat1 and mat2 shapes cannot be multiplied",
+                    "traceback": ["..."],
+                }
                 send("execution_error", **err)
                 self.history[pid] = {"outputs": {}, "status": {"status_str": "error", "completed": False,
                                      "messages": [["execution_error", {"prompt_id": pid, **err}]]}}  # fmt: skip

@@ -57,8 +57,16 @@ def config(url: str, **kw) -> ServerConfig:
 def small_graph() -> dict:
     return {
         "1": {"class_type": "LoadImage", "inputs": {"image": "in.png"}},
-        "2": {"class_type": "ImageScale", "inputs": {"image": ["1", 0], "upscale_method": "nearest-exact",
-                                                     "width": 32, "height": 32, "crop": "disabled"}},
+        "2": {
+            "class_type": "ImageScale",
+            "inputs": {
+                "image": ["1", 0],
+                "upscale_method": "nearest-exact",
+                "width": 32,
+                "height": 32,
+                "crop": "disabled",
+            },
+        },
         "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "t"}},
     }
 

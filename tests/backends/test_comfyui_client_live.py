@@ -31,8 +31,16 @@ def _graph(client, width=40, height=24) -> dict:
     name = client.upload_image(f"{client.client_id[:8]}-live.png", png_bytes(img))
     return {
         "1": {"class_type": "LoadImage", "inputs": {"image": name}},
-        "2": {"class_type": "ImageScale", "inputs": {"image": ["1", 0], "upscale_method": "nearest-exact",
-                                                     "width": width, "height": height, "crop": "disabled"}},
+        "2": {
+            "class_type": "ImageScale",
+            "inputs": {
+                "image": ["1", 0],
+                "upscale_method": "nearest-exact",
+                "width": width,
+                "height": height,
+                "crop": "disabled",
+            },
+        },
         "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "mapbrush_live"}},
     }
 

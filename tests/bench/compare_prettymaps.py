@@ -147,7 +147,9 @@ def main() -> None:
             timed(cmd)
             rows.append((f"mapbrush render --style {style}", [timed(cmd) for _ in range(args.runs)]))
         base = statistics.median(rows[0][1])
-        print(f"{args.streets}-street city as OSM XML, {size}, wall seconds incl. process start (median of {args.runs})")
+        print(
+            f"{args.streets}-street city as OSM XML, {size}, wall seconds incl. process start (median of {args.runs})"
+        )
         for name, times in rows:
             med = statistics.median(times)
             print(f"  {name:<36} {med:6.2f} s  {med / base:5.2f}x   (runs: {', '.join(f'{t:.2f}' for t in times)})")

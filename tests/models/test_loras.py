@@ -49,8 +49,11 @@ def files(tmp_path):
         "flux2": _peft(src / "klein style.safetensors", FLUX2_KEYS),
         "kohya_flux": _kohya(src / "bfl.safetensors", ["lora_unet_double_blocks_0_img_attn_qkv"]),
         "sd": _kohya(src / "sd15.safetensors", SD_KEYS),
-        "meta": _peft(src / "tagged.safetensors", ["transformer.blocks.0.proj"],
-                      meta={"modelspec.architecture": "Z-Image-Turbo/lora"}),
+        "meta": _peft(
+            src / "tagged.safetensors",
+            ["transformer.blocks.0.proj"],
+            meta={"modelspec.architecture": "Z-Image-Turbo/lora"},
+        ),
     }
 
 
@@ -157,8 +160,10 @@ def test_cli_lists_imports_and_removes(files, tmp_path, capsys):
     assert "FLUX.2" in out[2]
     assert main(["models", "--models-dir", models, "loras", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["id"], r["engine"], r["sha256"][:8]) for r in rows] == [("ink_wash", "preview", digest[:8]),
-                                                                      ("klein_style", "final", rows[1]["sha256"][:8])]
+    assert [(r["id"], r["engine"], r["sha256"][:8]) for r in rows] == [
+        ("ink_wash", "preview", digest[:8]),
+        ("klein_style", "final", rows[1]["sha256"][:8]),
+    ]
     bad = tmp_path / "style.ckpt"
     bad.write_bytes(b"x")
     assert main(["models", "--models-dir", models, "loras", "import", str(bad)]) == 2

@@ -121,8 +121,10 @@ class ComfyClient:
             r = self._pool.request(method, url, body=body, headers=self._headers(headers), timeout=self._timeout,
                                    preload_content=False, redirect=False)  # fmt: skip
         except urllib3.exceptions.ConnectTimeoutError as exc:
-            raise ComfyError(f"cannot reach the ComfyUI server at {self.config.label}: no answer within "
-                             f"{self.config.connect_timeout:g} s") from exc
+            raise ComfyError(
+                f"cannot reach the ComfyUI server at {self.config.label}: no answer within "
+                f"{self.config.connect_timeout:g} s"
+            ) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise ComfyError(f"the ComfyUI server at {self.config.label} did not answer in time ({path})") from exc
         except urllib3.exceptions.SSLError as exc:
@@ -272,7 +274,7 @@ class ComfyClient:
 
     def _ws_url(self) -> str:
         scheme = "wss" if self.base.startswith("https") else "ws"
-        return f"{scheme}{self.base[self.base.index(':'):]}/ws?clientId={self.client_id}"
+        return f"{scheme}{self.base[self.base.index(':') :]}/ws?clientId={self.client_id}"
 
     def _open_ws(self):
         connect = _websockets()
@@ -365,8 +367,9 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     except ComfyError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ComfyError(f"the ComfyUI server sent '{name}', a picture of too many pixels; refused (too large)") \
-            from exc
+        raise ComfyError(
+            f"the ComfyUI server sent '{name}', a picture of too many pixels; refused (too large)"
+        ) from exc
     except Exception as exc:
         raise ComfyError(f"the ComfyUI server sent '{name}', which cannot be read as a picture") from exc
 
