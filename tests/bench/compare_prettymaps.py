@@ -1,6 +1,6 @@
 """MapBrush vs prettymaps on the same OpenStreetMap data, offline, process start included.
 
-    python tests/bench/compare_prettymaps.py --prettymaps-python PY [--streets 3000] [--size 2048]
+    python tests/bench/compare_prettymaps.py [--prettymaps-python PY] [--streets 3000] [--size 2048]
         [--styles poster,fantasy,watercolor] [--runs 3] [--mapbrush-python PY]
 
 The 3,000-street city of scripts/make_large_city.py is written as an .osm file (nodes shared where streets meet).
@@ -122,7 +122,7 @@ def timed(cmd: list[str]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--prettymaps-python", required=True, help="an interpreter with prettymaps 1.x installed")
+    ap.add_argument("--prettymaps-python", default=sys.executable, help="an interpreter with prettymaps 1.x installed")
     ap.add_argument("--streets", type=int, default=3000)
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--styles", default="poster,fantasy,watercolor")

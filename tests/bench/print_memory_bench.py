@@ -7,8 +7,8 @@ Each style renders the bundled example in a fresh process that runs the CLI's ow
 exactly as `mapbrush render --example --style S --paper A1 -o out.png` does. A thread in that process watches which
 stage the main thread is in (by the functions on its stack) and reads the kernel's high-water mark of resident memory
 (VmHWM) at every change of stage, then resets it (/proc/self/clear_refs, Linux), so each stage's column is the true
-peak while it ran; "peak" is the largest of them. The layout of the labels runs on a thread beside the painting and
-counts under paint. Not a test: it prints figures. Linux only. Check `free -g` first.
+peak while it ran; "peak" is the largest of them; "labels" is the layout of the labels and furniture, after the
+painting. Not a test: it prints figures. Linux only. Check `free -g` first.
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ STAGE_OF = {
     ("app/carto/compose.py", "compose"): "compose",
     ("app/render/raster.py", "rasterize"): "rasterize",
     ("app/styles/painter.py", "paint"): "paint",
+    ("app/render/overlay.py", "layout_overlay"): "labels",
     ("app/render/overlay.py", "finish"): "finish",
     ("app/jobs/render.py", "_metadata"): "metadata",
     ("app/export/formats.py", "write_image"): "export",
     ("app/export/vector.py", "write_vector"): "export",
 }
-STAGES = ("start", "read", "compose", "rasterize", "paint", "finish", "metadata", "export")
+STAGES = ("start", "read", "compose", "rasterize", "paint", "labels", "finish", "metadata", "export")
 POLL_S = 0.002
 
 
