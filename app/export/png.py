@@ -142,7 +142,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if not path.exists():
         raise InputError("file not found", path=path)
     try:
-        with _open_image(path) as im:
+        with open_image(path) as im:
             if im.width > MAX_SIDE or im.height > MAX_SIDE:
                 raise InputError(f"image is too large ({im.width}x{im.height}; at most {MAX_SIDE} pixels a side)",
                                  path=path)  # fmt: skip
@@ -151,7 +151,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise InputError(f"not a readable image ({exc})", path=path) from None
 
 
-def _open_image(path: Path) -> Image.Image:
+def open_image(path: Path) -> Image.Image:
     """Image.open, except that a PNG up to MAX_SIDE a side (our own prints: 16384² is 268 megapixels, over
     Pillow's decompression-bomb limit of 179) is opened without Pillow's check, once its header says its size."""
     with open(path, "rb") as f:

@@ -44,13 +44,15 @@ def load_mask(path: Path) -> np.ndarray:
     One-line errors for a missing, unreadable or blank mask."""
     from PIL import Image, UnidentifiedImageError
 
+    from app.export.png import open_image
+
     path = Path(path)
     if not path.exists():
         raise InputError("the repaint mask does not exist", path=path)
     if not path.is_file():
         raise InputError("the repaint mask is not a file", path=path)
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:  # a PNG mask of a print (up to 16384² px) opens past Pillow's bomb limit
             img.load()
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 rgba = img.convert("RGBA")

@@ -49,6 +49,28 @@ def test_a_bad_mask_is_one_line_naming_the_file(tmp_path, make, words):
     assert words in line and "mask.png" in line and "\n" not in line
 
 
+def test_a_mask_drawn_on_a_print_size_picture_opens_past_pillows_bomb_limit(tmp_path):
+    """A mask of a 16384-px print is over Pillow's 179-megapixel decompression-bomb limit: MapBrush's own PNG cap
+    (16384 a side) applies instead; a larger PNG is refused in one line."""
+    from app.export.pngencode import write_png_stream
+
+    w, h = 14_000, 13_000  # 182 Mpx
+    assert w * h > Image.MAX_IMAGE_PIXELS
+    grey = np.zeros((h, w), np.uint8)
+    grey[6000:7000, 5000:9000] = 255
+    with open(tmp_path / "mask.png", "wb") as f:
+        write_png_stream(f, grey)
+    del grey
+    mask = rp.load_mask(tmp_path / "mask.png")
+    assert mask.shape == (h, w) and mask.sum() == 1000 * 4000 and mask[6500, 7000]
+    del mask
+    with open(tmp_path / "huge.png", "wb") as f:
+        write_png_stream(f, np.zeros((2, 16_385), np.uint8))
+    with pytest.raises(InputError) as err:
+        rp.load_mask(tmp_path / "huge.png")
+    assert "too large" in err.value.one_line() and "huge.png" in err.value.one_line()
+
+
 def test_a_mask_of_any_size_covers_the_same_part_of_the_picture():
     box = (40, 32, 120, 88)  # the middle of the picture
     want = _rect(160, 120, box)
