@@ -334,18 +334,33 @@ def distance_from_small(small: np.ndarray, shape: tuple[int, int], f: int, max_d
     cap = math.ceil(max_dist / f) + 2
     if not inside.any():
         return np.full((h, w), F32(max_dist))
-    g2 = _row_distance(inside, cap) ** 2
+    sh, sw = small.shape
+    g2 = np.empty((sh, sw), F32)  # squared distance along each row: rows are independent (bands of rows)
+
+    def along_rows(b: slice) -> None:
+        g2[b] = _row_distance(inside[b], cap) ** 2
+
+    each_band(sh, sw, along_rows)
     out = g2.copy()
-    for dy in range(1, cap + 1):
-        dd = F32(dy * dy)
-        np.minimum(out[dy:], g2[:-dy] + dd, out=out[dy:])
-        np.minimum(out[:-dy], g2[dy:] + dd, out=out[:-dy])
-    d = np.sqrt(out)
-    d *= F32(f)
+
+    def down_columns(c: slice) -> None:  # then down each column: columns are independent (strips of columns)
+        g, o = g2[:, c], out[:, c]
+        t = np.empty_like(g)
+        for dy in range(1, min(cap, sh - 1) + 1):
+            dd = F32(dy * dy)
+            np.add(g[:-dy], dd, out=t[:-dy])
+            np.minimum(o[dy:], t[:-dy], out=o[dy:])
+            np.add(g[dy:], dd, out=t[:-dy])
+            np.minimum(o[:-dy], t[:-dy], out=o[:-dy])
+        np.sqrt(o, out=o)
+        o *= F32(f)
+
+    each_band(sw, sh, down_columns)  # a "band" of the transposed shape: a strip of columns
     if f > 1:
-        d = _binomial(d)
-        d = upsample(d, h, w)
-    return np.minimum(d, F32(max_dist))
+        out = _binomial(out)
+        out = upsample(out, h, w)
+    np.minimum(out, F32(max_dist), out=out)
+    return out
 
 
 def isoline(field: np.ndarray, level: float, width: float) -> np.ndarray:
