@@ -3,19 +3,18 @@
 Everything here is numpy only and works on single channels; callers keep full-size arrays few
 and float32, so an 8192-px canvas stays within memory. Work that is the same pixel by pixel runs band
 by band (`bands`): its temporaries are a band's, not the picture's, and stay in the CPU's cache.
-Where no band depends on another, `each_band` runs them on the painter's threads, one per core (numpy lets go of
-the GIL while it computes): the same values, in less wall time.
+Where no band depends on another, `each_band` runs them on the compute threads, one per core (app/parallel.py: numpy
+lets go of the GIL while it computes): the same values, in less wall time.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from app import parallel
 
 F32 = np.float32
 BAND_PIXELS = 1 << 18  # pixels a band of rows holds: 1 MB a float32 plane
@@ -28,42 +27,12 @@ def bands(h: int, w: int, pixels: int = BAND_PIXELS) -> Iterator[slice]:
         yield slice(r0, min(h, r0 + step))
 
 
-PAINT_THREADS = max(1, min(4, os.cpu_count() or 1))  # bands painted at once
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_local = threading.local()  # .inside: this thread is one of the pool's (a band's work runs its own bands in turn)
-
-
-def _mark_inside() -> None:
-    _local.inside = True
-
-
-def _painter_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(PAINT_THREADS, "mapbrush-paint", initializer=_mark_inside)
-        return _pool
-
-
-def _forget_pool() -> None:  # in a forked child: the parent's threads are not there
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
 def each_band(h: int, w: int, fn: Callable[[slice], object], pixels: int = BAND_PIXELS) -> list:
-    """`[fn(b) for b in bands(h, w, pixels)]`, the bands shared among the painter's threads when there are several
-    cores. For work where no band reads what another writes (each writes its own rows); the results come back in
-    order, and the first exception a band raises is raised here. Work a band does with `each_band` itself runs
-    in that band's thread, in turn (a pool thread never waits on the pool)."""
-    todo = list(bands(h, w, pixels))
-    if PAINT_THREADS < 2 or len(todo) < 2 or getattr(_local, "inside", False):
-        return [fn(b) for b in todo]
-    return list(_painter_pool().map(fn, todo))
+    """`[fn(b) for b in bands(h, w, pixels)]`, the bands shared among the compute threads (app/parallel.py) when
+    there are several cores. For work where no band reads what another writes (each writes its own rows); the
+    results come back in order, and the first exception a band raises is raised here. Work a band does with
+    `each_band` itself runs in that band's thread, in turn."""
+    return parallel.map_all(fn, bands(h, w, pixels))
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:

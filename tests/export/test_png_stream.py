@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from app import parallel
 from app.errors import InputError
 from app.export import pngencode
 from app.export.chunks import SIGNATURE
@@ -97,10 +98,12 @@ def test_phys_holds_the_dpi(tmp_path, dpi):
     assert b"pHYs" not in [c[0] for c in chunks(no_dpi.read_bytes())]
 
 
-def test_no_second_full_size_copy_is_made(tmp_path, monkeypatch):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_no_second_full_size_copy_is_made(tmp_path, monkeypatch, threads):
     for name, value in (("BAND_BYTES", 128 * 1024), ("FEED_BYTES", 32 * 1024), ("IDAT_BYTES", 32 * 1024)):
         monkeypatch.setattr(pngencode, name, value)
-    img = painted(512, 1024)  # 1.5 MiB
+    monkeypatch.setattr(parallel, "THREADS", threads)  # with several: a few bands deflating at once, no more
+    img = painted(1024, 2048)  # 6 MiB
     view = img[:, ::-1]  # not contiguous: no whole-image (nor whole-band) contiguous copy is made of it either
     write_png(tmp_path / "warm.png", img[:16], {})  # imports and caches on the way are not the picture's
     tracemalloc.start()
@@ -112,6 +115,26 @@ def test_no_second_full_size_copy_is_made(tmp_path, monkeypatch):
     assert peak < img.nbytes / 2  # a band of rows, zlib's own state (~0.3 MiB) and a chunk of output
     with Image.open(tmp_path / "map.png") as im:
         assert np.array_equal(np.asarray(im), view)
+    parallel.shutdown()
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_the_pieces_deflated_apart_are_one_zlib_stream_as_small_as_one_deflate(monkeypatch, threads):
+    """Bands deflated on several threads, each primed with the 32 KiB before it: zlib inflates the IDAT data as one
+    stream (its Adler-32 checked) to the filtered rows, and the stream is within 1% of deflating it all at once."""
+    monkeypatch.setattr(pngencode, "BAND_BYTES", 40_000)  # 30 pieces
+    monkeypatch.setattr(parallel, "THREADS", threads)
+    img = painted(400, 1000)
+    data = encode(img)
+    stream = b"".join(body for ctype, body in chunks(data) if ctype == b"IDAT")
+    raw = zlib.decompress(stream)  # raises on a bad stream or a wrong Adler-32
+    up = np.zeros((400, 3001), np.uint8)
+    up[:, 0] = pngencode.UP
+    up[:, 1:] = np.diff(img.reshape(400, 3000), axis=0, prepend=np.zeros((1, 3000), np.uint8))
+    assert raw == up.tobytes()
+    assert len(stream) <= 1.01 * len(zlib.compress(up.tobytes(), 1))
+    assert np.array_equal(decode(data), img)
+    parallel.shutdown()
 
 
 def _header_only_png(path, w, h):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app import parallel
 from app.jobs.render import RenderRequest, _scene_and_layers, load, request_style
 from app.styles import filters
 from app.styles.painter import paint
@@ -36,18 +37,20 @@ def test_painting_on_several_threads_gives_the_same_bytes(style, demo_layers, mo
     monkeypatch.setattr(filters, "BAND_PIXELS", 20_000)  # 31 rows a band: dozens of bands, run out of order
     monkeypatch.setattr(filters.bands, "__defaults__", (20_000,))
     monkeypatch.setattr(filters.each_band, "__defaults__", (20_000,))
-    monkeypatch.setattr(filters, "PAINT_THREADS", 1)
+    monkeypatch.setattr(parallel, "THREADS", 1)
     alone = paint(layers, st, seed=5)
-    monkeypatch.setattr(filters, "PAINT_THREADS", 4)
-    monkeypatch.setattr(filters, "_pool", None)
-    shared = paint(layers, st, seed=5)
-    filters._pool.shutdown()
+    parallel.shutdown()
+    monkeypatch.setattr(parallel, "THREADS", 4)
+    try:
+        shared = paint(layers, st, seed=5)
+    finally:
+        parallel.shutdown()
     assert np.array_equal(alone, shared)
 
 
 def test_each_band_keeps_order_runs_nested_work_in_its_thread_and_raises(monkeypatch):
-    monkeypatch.setattr(filters, "PAINT_THREADS", 3)
-    monkeypatch.setattr(filters, "_pool", None)
+    parallel.shutdown()
+    monkeypatch.setattr(parallel, "THREADS", 3)
     seen = []
 
     def outer(b):
@@ -66,4 +69,4 @@ def test_each_band_keeps_order_runs_nested_work_in_its_thread_and_raises(monkeyp
 
     with pytest.raises(ValueError, match="band 20"):
         filters.each_band(50, 10, boom, pixels=100)
-    filters._pool.shutdown()
+    parallel.shutdown()
