@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import parallel
 from app.mapdata.model import ROAD_KINDS, Kind
 from app.render.textlayout import Box
 
@@ -91,32 +92,46 @@ def _on_grid(rows: Rows, size: tuple[int, int], shape: tuple[int, int]) -> tuple
     (W, H), (w, h) = size, shape
     cols, tops = _starts(W, w), _starts(H, h)
     step = max(1, BAND_ROWS * h // H)  # rows of cells read at a time
+
+    def band(i0: int):
+        """This band of cells' ink per coverage, with the counts that make the stroke widths (the edges between
+        this band's rows and the band's above are counted when the bands are put together), and its track cells."""
+        i1 = min(i0 + step, h)
+        r0, r1 = int(tops[i0]), int(tops[i1]) if i1 < h else H
+        busy, hard_rows = rows(r0, r1)
+        local = tops[i0:i1] - r0
+        parts = []
+        for cov in busy:
+            drawn = cov > DRAWN
+            edges = int(np.count_nonzero(drawn[1:] != drawn[:-1]) + np.count_nonzero(drawn[:, 1:] != drawn[:, :-1]))
+            # Across first, in uint16 (a cell is at most 32 px wide at the 16384 px cap: 32 × 255 fits), then down:
+            # reduceat down the rows of a whole uint8 picture cast to int64 took 9 s at A1.
+            across = np.add.reduceat(cov, cols, axis=1, dtype=np.uint16)
+            ink = np.add.reduceat(across, local, axis=0, dtype=np.int64)
+            parts.append((int(np.count_nonzero(drawn)), edges, drawn[0].copy(), drawn[-1].copy(), ink))
+        cells = None
+        if hard_rows is not None:
+            cells = np.logical_or.reduceat(np.logical_or.reduceat(hard_rows, local, axis=0), cols, axis=1)
+        return i0, i1, parts, cells
+
     inks: list[np.ndarray] = []
     area: list[int] = []
     edges: list[int] = []
     last: list[np.ndarray | None] = []
     hard = np.zeros((h, w), bool)
-    for i0 in range(0, h, step):
-        i1 = min(i0 + step, h)
-        r0, r1 = int(tops[i0]), int(tops[i1]) if i1 < h else H
-        busy, hard_rows = rows(r0, r1)
+    for i0, i1, parts, cells in parallel.map_all(band, range(0, h, step)):  # the bands on the compute threads
         if not inks:
-            inks = [np.zeros((h, w), np.int64) for _ in busy]
-            area, edges, last = [0] * len(busy), [0] * len(busy), [None] * len(busy)
-        local = tops[i0:i1] - r0
-        for k, cov in enumerate(busy):
-            drawn = cov > DRAWN
-            area[k] += int(np.count_nonzero(drawn))
-            edges[k] += int(np.count_nonzero(drawn[1:] != drawn[:-1]) + np.count_nonzero(drawn[:, 1:] != drawn[:, :-1]))
+            inks = [np.zeros((h, w), np.int64) for _ in parts]
+            area, edges, last = [0] * len(parts), [0] * len(parts), [None] * len(parts)
+        for k, (a, e, first, final, ink) in enumerate(parts):
+            area[k] += a
+            edges[k] += e
             if last[k] is not None:  # the edge between these rows and the ones above
-                edges[k] += int(np.count_nonzero(drawn[0] != last[k]))
-            last[k] = drawn[-1]
-            # Across first, in uint16 (a cell is at most 32 px wide at the 16384 px cap: 32 × 255 fits), then down:
-            # reduceat down the rows of a whole uint8 picture cast to int64 took 9 s at A1.
-            across = np.add.reduceat(cov, cols, axis=1, dtype=np.uint16)
-            inks[k][i0:i1] = np.add.reduceat(across, local, axis=0, dtype=np.int64)
-        if hard_rows is not None:
-            hard[i0:i1] = np.logical_or.reduceat(np.logical_or.reduceat(hard_rows, local, axis=0), cols, axis=1)
+                edges[k] += int(np.count_nonzero(first != last[k]))
+            last[k] = final
+            inks[k][i0:i1] = ink
+        if cells is not None:
+            hard[i0:i1] = cells
     if not inks:
         return None, hard
     out = np.zeros((h, w), np.float64)

@@ -7,10 +7,12 @@ image being painted; callers scale them with the image so big and small renders 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import skia
 
+from app import parallel
 from app.styles.filters import Upsampler, bands, blur, blur_factor, blur_small, upsample
 
 F32 = np.float32
@@ -129,14 +131,25 @@ def grain_field(h: int, w: int, size: float, rng: np.random.Generator) -> Field 
     f = blur_factor(h, w, sigma)
     hh, ww = -(-h // f), -(-w // f)
     small = np.empty((hh, ww), F32)
+
+    def average(b: slice, g: np.ndarray) -> None:
+        if ww * f != w:
+            g = np.pad(g, ((0, 0), (0, ww * f - w)), mode="edge")
+        small[b] = g.reshape(b.stop - b.start, f, ww, f).mean(axis=(1, 3), dtype=F32)
+
+    # The rows are drawn in order here while the bands drawn before are averaged on the compute threads (a few at a
+    # time: the draws waiting are a few bands, not the picture).
+    pending: deque = deque()
     for b in bands(hh, ww * f * f):  # as filters.downsample, on rows drawn in order
         r0, r1 = b.start * f, min(b.stop * f, h)
         g = rng.standard_normal((r1 - r0, w), dtype=F32)
         if (b.stop - b.start) * f != r1 - r0:  # the last rows repeat
             g = g[np.minimum(np.arange((b.stop - b.start) * f), r1 - r0 - 1)]
-        if ww * f != w:
-            g = np.pad(g, ((0, 0), (0, ww * f - w)), mode="edge")
-        small[b] = g.reshape(b.stop - b.start, f, ww, f).mean(axis=(1, 3), dtype=F32)
+        pending.append(parallel.submit(average, b, g))
+        while len(pending) > parallel.THREADS:
+            pending.popleft().result()
+    while pending:
+        pending.popleft().result()
     return _normalised_field(Upsampler(blur_small(small, f, sigma), h, w))
 
 
