@@ -91,8 +91,9 @@ def _props_from_columns(names, columns, n: int, json_fields=()) -> list[dict]:
             col = col.astype(str)
         elif col.dtype == object:
             is_json = name in json_fields
-            for i, v in enumerate(col.tolist()):
-                v = _object_value(v, is_json)
+            values = col.tolist()
+            for i in [i for i, v in enumerate(values) if v is not None]:  # most tags are on few features
+                v = _object_value(values[i], is_json)
                 if v is not None and v != "":
                     props[i][name] = v
             continue
