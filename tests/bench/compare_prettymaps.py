@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-ROOT = Path(__file__).resolve().parents[2]
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: bytecode cached
+sys.path.insert(0, str(Path(__file__).parent))
+from compare_matplotlib import ROOT, timed  # a script beside this one: processes timed alike
 
 PRETTYMAPS = r"""
 import sys, types, warnings
@@ -110,14 +108,6 @@ def write_osm(geojson: Path, out_all: Path, out_streets: Path) -> tuple[float, f
     half_h = (max(lats) - min(lats)) / 2 * 111_320
     half_w = (max(lons) - min(lons)) / 2 * 111_320 * math.cos(math.radians(lat0))
     return lat0, lon0, max(half_h, half_w)
-
-
-def timed(cmd: list[str]) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=ENV)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - t
 
 
 def main() -> None:
